@@ -1,0 +1,69 @@
+# netfil build.  "make" builds everything, "make test" runs the test suite,
+# "make demo" runs the built-in example.
+.DELETE_ON_ERROR:
+
+CC      ?= cc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+
+O       := build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror
+CPPFLAGS += -I$(O) -Ilib -Ibpf
+LDLIBS  := -lbpf -lelf -lz -ljansson
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c
+HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
+TEST_BIN := $(O)/test_prog $(O)/nftraffic
+
+all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN)
+
+$(O):
+	mkdir -p $(O) $(O)/asan
+
+# CO-RE: types come from the running kernel's BTF, nothing is downloaded.
+$(O)/vmlinux.h: | $(O)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(O)/netfil.bpf.o: bpf/netfil.bpf.c bpf/netfil.h $(O)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+		-I$(O) -Ibpf $(WARN) -Wno-unused-parameter -c $< -o $@
+
+$(O)/netfil.skel.h: $(O)/netfil.bpf.o
+	$(BPFTOOL) gen skeleton $< name netfil_bpf > $@
+
+LIB_OBJ := $(patsubst lib/%.c,$(O)/lib_%.o,$(LIB_SRC))
+
+$(O)/lib_%.o: lib/%.c $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) -fPIC $(CPPFLAGS) -c $< -o $@
+
+$(O)/libnetfil.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/netfil: $(CLI_SRC) $(O)/libnetfil.a $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(O)/libnetfil.a $(LDLIBS) -o $@
+
+# The same CLI and library under ASan+UBSan; the tests run both.
+$(O)/asan/netfil: $(CLI_SRC) $(LIB_SRC) $(HDRS)
+	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
+
+$(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
+
+$(O)/nftraffic: tests/nftraffic.c
+	$(CC) $(CFLAGS) $(WARN) $< -o $@
+
+test: all
+	tests/run.sh
+
+demo: $(O)/netfil $(O)/nftraffic
+	tests/demo.sh
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all test demo clean

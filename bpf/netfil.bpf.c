@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * netfil.bpf.c - every netfil program that runs in the kernel.
+ *
+ * Where things happen:
+ *   nf_sock_create     stamps each new TCP/UDP socket with who created it
+ *   nf_stamp_existing  stamps sockets that already existed at load time
+ *   nf_cg_egress/
+ *   nf_cg_ingress      count and limit packets for socket and IP filters
+ *   nf_tc_egress/
+ *   nf_tc_ingress      count and limit packets for interface filters
+ *   nf_connect4/6,
+ *   nf_sendmsg4/6      refuse new traffic to exceeded "reject" filters
+ *   nf_reap_tcp        aborts established connections such filters block
+ *
+ * The one place a limit is decided is charge() below.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "netfil.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET		2
+#define AF_INET6	10
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define IPPROTO_TCP	6
+#define IPPROTO_UDP	17
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define TCP_LISTEN	10
+#define TC_ACT_UNSPEC	(-1)
+#define TC_ACT_SHOT	2
+
+/* cgroup_skb egress verdicts: 0 drops and makes the sender see EPERM, 2
+ * drops but reports only congestion, i.e. a silent drop. */
+#define CG_PASS		1
+#define CG_REJECT	0
+#define CG_DROP_SILENT	2
+
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nf_filter_cfg);
+} nf_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_filter_state);
+} nf_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_filter_meta);
+} nf_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_SOCKET);
+	__type(key, struct nf_proc_key);
+	__type(value, struct nf_proc_val);
+} nf_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NF_MAX_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_ip4_key);
+	__type(value, struct nf_ref);
+} nf_ip4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NF_MAX_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_ip6_key);
+	__type(value, struct nf_ref);
+} nf_ip6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_IFACES);
+	__type(key, struct nf_if_key);
+	__type(value, struct nf_if_val);
+} nf_ifaces SEC(".maps");
+
+/* BPF_F_CLONE: a socket accepted from a listener inherits its record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct nf_sock);
+} nf_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nf_globals);
+} nf_globals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} nf_kick SEC(".maps");
+
+/* ------------------------------------------------------------------ */
+/* Socket identity                                                     */
+
+static __always_inline struct nf_globals *globals(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&nf_globals, &zero);
+}
+
+/* Fill a socket's record from the process that owns it.  The ancestry
+ * (tgid and start time of each parent up the tree) is what lets a "tree"
+ * filter cover children born after the filter was added. */
+static __always_inline void stamp(struct nf_sock *rec, struct task_struct *task)
+{
+	struct task_struct *p = BPF_CORE_READ(task, group_leader);
+	int i;
+
+	rec->tgid = BPF_CORE_READ(task, tgid);
+	rec->pid = BPF_CORE_READ(task, pid);
+	rec->uid = BPF_CORE_READ(task, cred, uid.val);
+	rec->gid = BPF_CORE_READ(task, cred, gid.val);
+	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	rec->start_ns = BPF_CORE_READ(p, start_boottime);
+	bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), &task->comm);
+
+	rec->n_anc = 0;
+	for (i = 0; i < NF_ANC_MAX; i++) {
+		__u32 tgid = BPF_CORE_READ(p, tgid);
+
+		if (!tgid)
+			break;
+		rec->anc[i].tgid = tgid;
+		rec->anc[i].start = BPF_CORE_READ(p, start_boottime) /
+				    (1000000000ULL / NF_USER_HZ);
+		rec->n_anc = i + 1;
+		p = BPF_CORE_READ(p, real_parent, group_leader);
+		if (!p)
+			break;
+	}
+	rec->gen = 0;	/* not resolved yet: sock_gen starts at 1 */
+}
+
+static __always_inline void add_ref(struct nf_sock *rec, __u32 *n,
+				    const struct nf_ref *ref, struct nf_globals *g)
+{
+	if (!ref->id)
+		return;
+	if (*n >= NF_SOCK_MATCH) {
+		__sync_fetch_and_add(&g->match_overflow, 1);
+		return;
+	}
+	rec->match[*n & (NF_SOCK_MATCH - 1)] = *ref;
+	(*n)++;
+}
+
+/* The socket filters that apply to a socket: a pid filter on its creator
+ * and every tree filter on the creator or one of its ancestors.  They are
+ * all charged (nested quotas), each once, so overlapping filters neither
+ * double-count nor hide each other.  The answer is cached in the record
+ * and recomputed only after a socket filter change bumps sock_gen. */
+static __always_inline __u32 sock_refs(struct nf_sock *rec)
+{
+	struct nf_globals *g = globals();
+	__u32 n = 0;
+	int i;
+
+	if (!g)
+		return 0;
+	if (rec->gen == g->sock_gen)
+		return rec->n_match;
+
+	for (i = 0; i < NF_ANC_MAX; i++) {
+		struct nf_proc_val *v;
+
+		if (i >= (int)rec->n_anc)
+			break;
+		v = bpf_map_lookup_elem(&nf_procs, &rec->anc[i]);
+		if (!v)
+			continue;
+		if (i == 0)
+			add_ref(rec, &n, &v->pid, g);
+		add_ref(rec, &n, &v->tree, g);
+	}
+	rec->n_match = n;
+	rec->gen = g->sock_gen;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Admission                                                           */
+
+enum { CHARGE_SKIP, CHARGE_OK, CHARGE_DROP, CHARGE_CROSSED };
+
+/*
+ * charge() is where a limit is decided.  Under the filter's lock: a
+ * direction that is already exceeded drops everything; otherwise the packet
+ * is admitted only if admitted-bytes-plus-this-packet stays within the
+ * direction's limit and within iobyte.  The counter therefore never passes
+ * the limit, whatever the other CPU is doing, and the first packet that
+ * would have crossed it latches the direction as exceeded.
+ */
+static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
+				  __u8 *action)
+{
+	struct nf_filter_state *st;
+	struct nf_filter_cfg *cfg;
+	__u32 slot = ref->slot;
+	__u64 lim, io, used;
+	__u32 epoch;
+	int ret = CHARGE_OK;
+
+	if (!ref->id)
+		return CHARGE_SKIP;
+	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+	if (!cfg || cfg->id != ref->id || !cfg->on)
+		return CHARGE_SKIP;
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	if (!st)
+		return CHARGE_SKIP;
+	lim = cfg->limit[dir & 1];
+	io = cfg->limit[NF_LIM_IO];
+	epoch = cfg->epoch;
+	*action = cfg->action;
+
+	bpf_spin_lock(&st->lock);
+	used = st->bytes[0] + st->bytes[1];
+	if (st->latched[dir & 1] == epoch) {
+		ret = CHARGE_DROP;
+	} else if ((lim && st->bytes[dir & 1] + len > lim) ||
+		   (io && used + len > io)) {
+		st->latched[dir & 1] = epoch;
+		ret = CHARGE_CROSSED;
+	}
+	if (ret == CHARGE_OK) {
+		st->bytes[dir & 1] += len;
+		st->packets[dir & 1]++;
+	} else {
+		st->dropped[dir & 1] += len;
+	}
+	bpf_spin_unlock(&st->lock);
+	return ret;
+}
+
+/* Give back what charge() admitted when a later filter refused the packet. */
+static __always_inline void refund(const struct nf_ref *ref, int dir, __u32 len)
+{
+	struct nf_filter_state *st;
+	__u32 slot = ref->slot;
+
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	if (!st)
+		return;
+	bpf_spin_lock(&st->lock);
+	st->bytes[dir & 1] -= len;
+	st->packets[dir & 1]--;
+	bpf_spin_unlock(&st->lock);
+}
+
+static __always_inline void kick(const struct nf_ref *ref, int dir)
+{
+	struct nf_kick k = { .id = ref->id, .dir = dir };
+
+	bpf_ringbuf_output(&nf_kick, &k, sizeof(k), 0);
+}
+
+#define NF_REFS (NF_SOCK_MATCH + 1)
+
+/* Charge a packet to every filter in refs[]; all must admit it.  Returns 0
+ * when admitted, else 1 + the action of the filter that refused it. */
+static __always_inline int admit(struct nf_ref *refs, int dir, __u32 len)
+{
+	int i, j, r;
+
+	for (i = 0; i < NF_REFS; i++) {
+		__u8 action = NF_ACT_REJECT;
+
+		r = charge(&refs[i], dir, len, &action);
+		if (r == CHARGE_OK || r == CHARGE_SKIP) {
+			if (r == CHARGE_SKIP)
+				refs[i].id = 0;
+			continue;
+		}
+		if (r == CHARGE_CROSSED && action == NF_ACT_REJECT)
+			kick(&refs[i], dir);
+		for (j = 0; j < NF_REFS; j++) {
+			if (j >= i)
+				break;
+			if (refs[j].id)
+				refund(&refs[j], dir, len);
+		}
+		return 1 + action;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups                                                             */
+
+static __always_inline void ip4_ref(__u32 addr, struct nf_ref *out)
+{
+	struct nf_ip4_key k = { .prefixlen = 32 };
+	struct nf_ref *r;
+
+	__builtin_memcpy(k.addr, &addr, 4);
+	r = bpf_map_lookup_elem(&nf_ip4, &k);
+	if (r)
+		*out = *r;
+}
+
+static __always_inline void ip6_ref(const __u32 *addr, struct nf_ref *out)
+{
+	struct nf_ip6_key k = { .prefixlen = 128 };
+	struct nf_ref *r;
+
+	/* An IPv4-mapped address is the IPv4 host it maps. */
+	if (addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff)) {
+		ip4_ref(addr[3], out);
+		return;
+	}
+	__builtin_memcpy(k.addr, addr, 16);
+	r = bpf_map_lookup_elem(&nf_ip6, &k);
+	if (r)
+		*out = *r;
+}
+
+/* Copy a socket's filters into refs[0..NF_SOCK_MATCH). */
+static __always_inline void sock_match(struct nf_sock *rec, struct nf_ref *refs)
+{
+	__u32 n;
+	int i;
+
+	if (!rec)
+		return;
+	n = sock_refs(rec);
+	for (i = 0; i < NF_SOCK_MATCH; i++) {
+		if (i >= (int)n)
+			break;
+		refs[i].slot = rec->match[i].slot;
+		refs[i].id = rec->match[i].id;
+	}
+}
+
+/* A socket is blocked when a "reject" filter that covers it is exceeded in
+ * either direction: a TCP connection cannot work one way only. */
+static __always_inline bool blocked(const struct nf_ref *refs)
+{
+	int i;
+
+	for (i = 0; i < NF_REFS; i++) {
+		struct nf_filter_state *st;
+		struct nf_filter_cfg *cfg;
+		__u32 slot = refs[i].slot;
+
+		if (!refs[i].id)
+			continue;
+		cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+		st = bpf_map_lookup_elem(&nf_state, &slot);
+		if (!cfg || !st || cfg->id != refs[i].id || !cfg->on ||
+		    cfg->action != NF_ACT_REJECT)
+			continue;
+		if (st->latched[0] == cfg->epoch || st->latched[1] == cfg->epoch)
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stamping sockets                                                    */
+
+static __always_inline bool inet_l4(__u16 family, __u16 type, __u16 proto)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	return (type == SOCK_STREAM && proto == IPPROTO_TCP) ||
+	       (type == SOCK_DGRAM && proto == IPPROTO_UDP);
+}
+
+SEC("cgroup/sock_create")
+int nf_sock_create(struct bpf_sock *ctx)
+{
+	struct nf_sock *rec;
+
+	if (!inet_l4(ctx->family, ctx->type, ctx->protocol))
+		return 1;
+	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (rec)
+		stamp(rec, bpf_get_current_task_btf());
+	return 1;
+}
+
+/* Walked once by "netfil load": sockets opened before netfil was loaded get
+ * the record of (the first process found) holding them. */
+SEC("iter/task_file")
+int nf_stamp_existing(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct nf_sock *rec;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!file || !task)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	if (!inet_l4(sk->__sk_common.skc_family, sk->sk_type, sk->sk_protocol))
+		return 0;
+	if (bpf_sk_storage_get(&nf_socks, sk, 0, 0))
+		return 0;
+	rec = bpf_sk_storage_get(&nf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!rec)
+		return 0;
+	stamp(rec, task);
+	rec->stamped_late = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Socket and IP filters: cgroup_skb                                   */
+
+struct pkt {
+	__u8 l4;
+	bool rst_only;		/* TCP RST without payload */
+	__u32 remote4;
+	__u32 remote6[4];
+	bool v6;
+};
+
+static __always_inline int parse(struct __sk_buff *skb, int dir, struct pkt *p)
+{
+	__u32 thoff, plen;
+	__u8 flags;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return -1;
+		p->l4 = ip.protocol;
+		p->remote4 = dir == NF_OUT ? ip.daddr : ip.saddr;
+		thoff = ip.ihl * 4;
+		plen = bpf_ntohs(ip.tot_len);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		p->v6 = true;
+		p->l4 = ip6.nexthdr;
+		__builtin_memcpy(p->remote6, dir == NF_OUT ? &ip6.daddr : &ip6.saddr, 16);
+		thoff = sizeof(ip6);
+		plen = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+	} else {
+		return -1;
+	}
+
+	if (p->l4 == IPPROTO_TCP) {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, thoff, &th, sizeof(th)))
+			return 0;
+		flags = ((__u8 *)&th)[13];
+		p->rst_only = (flags & 0x04) && plen == thoff + th.doff * 4;
+	}
+	return 0;
+}
+
+static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
+{
+	struct nf_ref refs[NF_REFS] = {};
+	struct nf_sock *rec = NULL;
+	struct bpf_sock *sk = skb->sk;
+	struct pkt p = {};
+	int verdict;
+
+	if (parse(skb, dir, &p))
+		return CG_PASS;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk)
+		rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
+	sock_match(rec, refs);
+	if (p.v6)
+		ip6_ref(p.remote6, &refs[NF_SOCK_MATCH]);
+	else
+		ip4_ref(p.remote4, &refs[NF_SOCK_MATCH]);
+
+	/* The RST that aborts a connection blocked by a reject filter must
+	 * reach the peer; it carries no data and is not counted. */
+	if (dir == NF_OUT && p.rst_only && blocked(refs)) {
+		struct nf_globals *g = globals();
+
+		if (g)
+			__sync_fetch_and_add(&g->rst_passed, 1);
+		return CG_PASS;
+	}
+
+	verdict = admit(refs, dir, skb->len);
+	if (!verdict)
+		return CG_PASS;
+	if (dir == NF_OUT && verdict == 1 + NF_ACT_DROP)
+		return CG_DROP_SILENT;
+	return CG_REJECT;
+}
+
+SEC("cgroup_skb/egress")
+int nf_cg_egress(struct __sk_buff *skb)
+{
+	return cg_skb(skb, NF_OUT);
+}
+
+SEC("cgroup_skb/ingress")
+int nf_cg_ingress(struct __sk_buff *skb)
+{
+	return cg_skb(skb, NF_IN);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fail fast: refuse new traffic to exceeded reject filters            */
+
+static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct nf_ref refs[NF_REFS] = {};
+	struct nf_sock *rec = NULL;
+
+	if (ctx->sk)
+		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	sock_match(rec, refs);
+	if (v6) {
+		__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1],
+			       ctx->user_ip6[2], ctx->user_ip6[3] };
+
+		ip6_ref(a, &refs[NF_SOCK_MATCH]);
+	} else {
+		ip4_ref(ctx->user_ip4, &refs[NF_SOCK_MATCH]);
+	}
+	return blocked(refs) ? 0 : 1;	/* 0: the caller gets EPERM */
+}
+
+SEC("cgroup/connect4")
+int nf_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, false);
+}
+
+SEC("cgroup/connect6")
+int nf_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, true);
+}
+
+SEC("cgroup/sendmsg4")
+int nf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, false);
+}
+
+SEC("cgroup/sendmsg6")
+int nf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, true);
+}
+
+/* Run by the reaper after a kick: abort every established TCP connection
+ * that a reject filter now blocks, so that the application gets an error
+ * and the peer a reset instead of minutes of retransmission. */
+SEC("iter/tcp")
+int nf_reap_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct nf_ref refs[NF_REFS] = {};
+	struct tcp_sock *tp;
+	struct nf_sock *rec;
+	struct sock *sk;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	sk = (struct sock *)tp;
+	if (sk->__sk_common.skc_state == TCP_LISTEN)
+		return 0;
+	rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
+	sock_match(rec, refs);
+	if (sk->__sk_common.skc_family == AF_INET6) {
+		__u32 a[4];
+
+		BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		ip6_ref(a, &refs[NF_SOCK_MATCH]);
+	} else {
+		ip4_ref(sk->__sk_common.skc_daddr, &refs[NF_SOCK_MATCH]);
+	}
+	if (blocked(refs))
+		bpf_sock_destroy(skc);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Interface filters: tc clsact                                        */
+
+/* The link-layer header is not counted, so that an interface filter counts
+ * the same L3 bytes as socket and IP filters do. */
+static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
+{
+	struct nf_if_key key = {
+		.netns = bpf_get_netns_cookie(skb),
+		.ifindex = skb->ifindex,
+	};
+	struct nf_ref refs[NF_REFS] = {};
+	struct nf_if_val *v;
+	__u32 len;
+
+	v = bpf_map_lookup_elem(&nf_ifaces, &key);
+	if (!v)
+		return TC_ACT_UNSPEC;
+	len = skb->len > v->hlen ? skb->len - v->hlen : 0;
+	refs[0] = v->ref;
+	return admit(refs, dir, len) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int nf_tc_egress(struct __sk_buff *skb)
+{
+	return tc_skb(skb, NF_OUT);
+}
+
+SEC("tc")
+int nf_tc_ingress(struct __sk_buff *skb)
+{
+	return tc_skb(skb, NF_IN);
+}

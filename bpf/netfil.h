@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * netfil.h - the layout shared by the BPF programs and libnetfil.
+ *
+ * Everything netfil enforces lives in pinned maps described here, so that
+ * limits hold while no netfil process runs.  A filter occupies one "slot":
+ * the same index in nf_cfg (what user space asked for), nf_state (what the
+ * packet path counted, under a spin lock) and nf_meta (what the filter
+ * matches, for listing).  Lookup maps (nf_procs, nf_ip4, nf_ip6, nf_ifaces)
+ * point at a slot through a struct nf_ref, which also carries the filter id:
+ * ids are never reused while netfil is loaded, so a stale reference to a
+ * deleted filter is recognised and ignored instead of charging its
+ * successor in the same slot.
+ */
+#ifndef NETFIL_SHARED_H
+#define NETFIL_SHARED_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#include <linux/bpf.h>
+#endif
+
+#define NF_MAX_FILTERS   12288	/* slots: 1024 socket + 10000 ip + 64 if, rounded */
+#define NF_MAX_SOCKET    1024
+#define NF_MAX_IP        10240	/* per address family */
+#define NF_MAX_IFACES    64	/* interfaces attached, over all filters */
+#define NF_IF_PER_FILTER 16	/* interfaces named by one interface filter */
+#define NF_ANC_MAX       16	/* process ancestry levels recorded per socket */
+#define NF_SOCK_MATCH    8	/* socket filters one socket can be charged to */
+#define NF_COMM_LEN      16
+#define NF_IFNAME_LEN    16
+#define NF_USER_HZ       100	/* /proc/PID/stat start time unit */
+
+enum nf_dir { NF_IN = 0, NF_OUT = 1 };
+enum nf_limit { NF_LIM_IN = 0, NF_LIM_OUT = 1, NF_LIM_IO = 2, NF_LIM_MAX };
+enum nf_kind { NF_KIND_NONE = 0, NF_KIND_SOCKET, NF_KIND_IP, NF_KIND_IFACE };
+enum nf_action { NF_ACT_REJECT = 0, NF_ACT_DROP = 1 };
+enum nf_proc_match { NF_PROC_PID = 0, NF_PROC_TREE = 1 };
+
+/* A process, immune to pid reuse: tgid plus its start time in clock ticks
+ * since boot, the same value as field 22 of /proc/PID/stat. */
+struct nf_proc_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
+};
+
+/* A reference from a lookup map (or a socket's cache) to a filter. */
+struct nf_ref {
+	__u32 slot;
+	__u32 id;		/* 0: no filter */
+};
+
+/* nf_cfg[slot]: written only by user space. */
+struct nf_filter_cfg {
+	__u32 id;		/* 0: slot free */
+	__u8 kind;		/* enum nf_kind */
+	__u8 on;
+	__u8 action;		/* enum nf_action */
+	__u8 pad;
+	__u32 epoch;		/* bumped when limits change; starts at 1 */
+	__u32 pad2;
+	__u64 limit[NF_LIM_MAX];	/* bytes, 0 = unlimited */
+};
+
+/* nf_state[slot]: written by the packet path under the lock.  User space only
+ * reads it (BPF_F_LOCK) or overwrites it whole with zeros (reset).  A
+ * direction is exceeded while latched[dir] equals the cfg epoch, so raising
+ * a limit (which bumps the epoch) or a reset clears the latch without user
+ * space ever doing a read-modify-write against the packet path. */
+struct nf_filter_state {
+	struct bpf_spin_lock lock;
+	__u32 latched[2];
+	__u32 pad;
+	__u64 bytes[2];		/* admitted, L3 */
+	__u64 packets[2];	/* admitted */
+	__u64 dropped[2];	/* bytes refused by this filter */
+};
+
+/* nf_meta[slot]: what the filter matches, kept for listing only. */
+struct nf_filter_meta {
+	__u8 kind;
+	__u8 proc_match;	/* enum nf_proc_match */
+	__u8 family;		/* AF_INET / AF_INET6 for ip filters */
+	__u8 prefixlen;
+	__u32 n_ifaces;
+	struct nf_proc_key proc;
+	__u8 addr[16];
+	__u64 netns;		/* interface filters: netns cookie */
+	__u32 ifindex[NF_IF_PER_FILTER];
+	char ifaces[NF_IF_PER_FILTER][NF_IFNAME_LEN];
+};
+
+/* nf_procs: a process that has a pid filter, a tree filter, or both. */
+struct nf_proc_val {
+	struct nf_ref pid;
+	struct nf_ref tree;
+};
+
+struct nf_ip4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct nf_ip6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* nf_ifaces: interfaces are named per network namespace. */
+struct nf_if_key {
+	__u64 netns;		/* netns cookie */
+	__u32 ifindex;
+	__u32 pad;
+};
+
+struct nf_if_val {
+	struct nf_ref ref;
+	__u32 hlen;		/* link-layer header bytes to strip: 14 on Ethernet */
+	__u32 own_qdisc;	/* netfil created the clsact qdisc: remove it too */
+};
+
+/* nf_socks: the per-socket record (bpf_sk_storage), set once at creation. */
+struct nf_sock {
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	__u64 start_ns;		/* process start, ns since boot */
+	char comm[NF_COMM_LEN];
+	__u32 n_anc;
+	__u32 stamped_late;	/* 1: found by the load-time walk, not at creation */
+	struct nf_proc_key anc[NF_ANC_MAX];	/* [0] is the creating process */
+	/* Cache of the socket filters that apply, valid for one sock_gen. */
+	__u32 gen;
+	__u32 n_match;
+	struct nf_ref match[NF_SOCK_MATCH];
+};
+
+/* nf_globals[0]: shared state that is not per filter. */
+struct nf_globals {
+	__u32 sock_gen;		/* bumped on every socket filter change */
+	__u32 next_id;		/* last filter id handed out */
+	__u32 reaper_pid;
+	__u32 pad;
+	__u64 reaper_start;	/* start ticks of reaper_pid */
+	__u64 match_overflow;	/* sockets matched by more than NF_SOCK_MATCH */
+	__u64 rst_passed;	/* RSTs let out of exceeded reject filters */
+	__u32 sysctl_id[4];	/* per kind: the filter net.netfil.* acts on */
+	__u64 cgroup_id;	/* where the cgroup programs are attached */
+	char cgroup[256];
+};
+
+/* nf_kick ring buffer: the packet path tells the reaper that a reject
+ * filter has just been exceeded, so established TCP connections it blocks
+ * can be aborted. */
+struct nf_kick {
+	__u32 id;
+	__u32 dir;
+};
+
+#endif /* NETFIL_SHARED_H */

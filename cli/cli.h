@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The netfil command line: shared between its object files. */
+#ifndef NETFIL_CLI_H
+#define NETFIL_CLI_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "../lib/netfil.h"
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+extern bool json_output, pretty_output;
+extern struct netfil_opts nf_opts;
+
+/* One-line error on stderr; always returns -1 so callers can
+ * "return fail(...)".  Commands return 0 or -1; main() exits 0 or 1. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_errno(int err, const char *what);
+int cmd_select(const struct cmd *cmds, int argc, char **argv);
+bool is_prefix(const char *pfx, const char *str);
+
+/* Open the loaded netfil (for commands that need it), with a clear error
+ * when it is not loaded or the caller lacks privilege. */
+int open_netfil(struct netfil **nf);
+int require_priv(void);
+int spawn_reaper(void);
+
+/* JSON output: json_print() takes ownership and prints one document. */
+void json_print(json_t *doc);
+json_t *filter_json(const struct netfil_filter *f);
+void filter_print(const struct netfil_filter *f);
+int parse_u32(const char *s, uint32_t *v);
+int parse_pid(const char *s, int *pid);
+/* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] [on|off];
+ * returns the number of arguments consumed or -1 after printing. */
+int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
+		      bool allow_action, bool allow_state);
+/* "socket pid PID", "ip PREFIX", "interface IF,...": arguments used, or -1. */
+int parse_match(int argc, char **argv, struct netfil_match *m);
+const char *size_str(uint64_t v, char *buf, size_t len);
+
+int do_filter(int argc, char **argv);
+int do_sysctl(int argc, char **argv);
+int do_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * netfil - command line front end of libnetfil.
+ *
+ *   netfil [OPTIONS] OBJECT COMMAND [ARGS]
+ *
+ * Objects are dispatched through tables of struct cmd, as in bpftool; every
+ * command returns 0 or -1 and main() turns that into exit status 0 or 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include "cli.h"
+
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+bool json_output, pretty_output;
+static bool verbose;
+struct netfil_opts nf_opts;
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "netfil: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+int fail_errno(int err, const char *what)
+{
+	return fail("%s: %s", what, strerror(err < 0 ? -err : err));
+}
+
+static void lib_print(enum netfil_print_level level, const char *fmt, va_list ap)
+{
+	if (level == NETFIL_DEBUG && !verbose)
+		return;
+	if (level == NETFIL_INFO && !verbose)
+		return;
+	fprintf(stderr, "netfil: ");
+	vfprintf(stderr, fmt, ap);
+}
+
+bool is_prefix(const char *pfx, const char *str)
+{
+	return pfx && *pfx && !strncmp(pfx, str, strlen(pfx));
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv)
+{
+	int i;
+
+	if (argc < 1)
+		return fail("missing command (try 'netfil help')");
+	for (i = 0; cmds[i].name; i++)
+		if (!strcmp(argv[0], cmds[i].name))
+			return cmds[i].func(argc - 1, argv + 1);
+	return fail("unknown command '%s' (try 'netfil help')", argv[0]);
+}
+
+void json_print(json_t *doc)
+{
+	size_t flags = JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
+
+	json_dumpf(doc, stdout, flags);
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+/* CAP_NET_ADMIN and CAP_BPF in the effective set.  The original let any
+ * user change its limits; netfil refuses before touching anything. */
+int require_priv(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return fail_errno(errno, "capget");
+	if (!(data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) ||
+	    !(data[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))))
+		return fail("permission denied: netfil needs CAP_NET_ADMIN and CAP_BPF (run it as root)");
+	return 0;
+}
+
+int open_netfil(struct netfil **nf)
+{
+	int err;
+
+	if (require_priv())
+		return -1;
+	err = netfil_open(&nf_opts, nf);
+	if (err == -ENOENT)
+		return fail("netfil is not loaded (run 'netfil load')");
+	if (err)
+		return fail_errno(err, "opening netfil");
+	return 0;
+}
+
+/* The reaper runs detached from the terminal and from any pipe of the
+ * caller, so that "$(netfil load)" returns at once. */
+static volatile int reaper_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	reaper_stop = 1;
+}
+
+static int reaper_main(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct netfil *nf;
+	int err;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	prctl(PR_SET_NAME, "netfil-reaper");
+	err = netfil_open(&nf_opts, &nf);
+	if (err)
+		return fail_errno(err, "reaper");
+	err = netfil_reaper_run(nf, &reaper_stop);
+	netfil_close(nf);
+	return err ? fail_errno(err, "reaper") : 0;
+}
+
+int spawn_reaper(void)
+{
+	struct netfil_status st;
+	struct netfil *nf;
+	pid_t pid;
+	int fd, err;
+
+	err = netfil_open(&nf_opts, &nf);
+	if (err)
+		return fail_errno(err, "opening netfil");
+	netfil_status(nf, &st);
+	netfil_close(nf);
+	if (st.reaper_pid)
+		return 0;
+	pid = fork();
+	if (pid < 0)
+		return fail_errno(errno, "fork");
+	if (pid > 0)
+		return 0;
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	_exit(reaper_main() ? 1 : 0);
+}
+
+static int do_load(int argc, char **argv)
+{
+	int err;
+
+	(void)argv;
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	if (require_priv())
+		return -1;
+	err = netfil_load(&nf_opts);
+	if (err)
+		return fail_errno(err, "load");
+	return spawn_reaper();
+}
+
+static int do_unload(int argc, char **argv)
+{
+	int err;
+
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	if (require_priv())
+		return -1;
+	err = netfil_unload(&nf_opts);
+	return err ? fail_errno(err, "unload") : 0;
+}
+
+static int do_status(int argc, char **argv)
+{
+	struct netfil_status st = {};
+	struct netfil *nf;
+	json_t *o;
+	int err;
+
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	if (require_priv())
+		return -1;
+	err = netfil_open(&nf_opts, &nf);
+	if (err && err != -ENOENT)
+		return fail_errno(err, "opening netfil");
+	if (!err) {
+		netfil_status(nf, &st);
+		netfil_close(nf);
+	}
+	if (json_output) {
+		o = json_pack("{s:b}", "loaded", st.loaded);
+		if (st.loaded) {
+			json_object_set_new(o, "pin_dir", json_string(st.pin_dir));
+			json_object_set_new(o, "cgroup", json_string(st.cgroup));
+			json_object_set_new(o, "reaper_pid", json_integer(st.reaper_pid));
+			json_object_set_new(o, "filters", json_pack("{s:i,s:i,s:i}",
+				"socket", st.n_filters[NETFIL_SOCKET],
+				"ip", st.n_filters[NETFIL_IP],
+				"interface", st.n_filters[NETFIL_IFACE]));
+			json_object_set_new(o, "match_overflow", json_integer((json_int_t)st.match_overflow));
+			json_object_set_new(o, "rst_passed", json_integer((json_int_t)st.rst_passed));
+		}
+		json_print(o);
+		return 0;
+	}
+	if (!st.loaded) {
+		printf("loaded: no\n");
+		return 0;
+	}
+	printf("loaded: yes\npin dir: %s\ncgroup: %s\n", st.pin_dir, st.cgroup);
+	if (st.reaper_pid)
+		printf("reaper: pid %d\n", st.reaper_pid);
+	else
+		printf("reaper: not running (run 'netfil load' to start it)\n");
+	printf("filters: socket %u, ip %u, interface %u\n", st.n_filters[NETFIL_SOCKET],
+	       st.n_filters[NETFIL_IP], st.n_filters[NETFIL_IFACE]);
+	if (st.match_overflow)
+		printf("sockets matched by more than 8 socket filters: %llu\n",
+		       (unsigned long long)st.match_overflow);
+	return 0;
+}
+
+static int do_reaper(int argc, char **argv)
+{
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	if (require_priv())
+		return -1;
+	return reaper_main();
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr,
+		"Usage: netfil [OPTIONS] OBJECT { COMMAND | help }\n"
+		"       netfil load | unload | status\n"
+		"       netfil filter add socket { pid | tree } PID [LIMITS] [action { reject | drop }] [on | off]\n"
+		"       netfil filter add ip PREFIX [LIMITS] [action { reject | drop }] [on | off]\n"
+		"       netfil filter add interface IF[,IF...] [LIMITS] [on | off]\n"
+		"       netfil filter { list | show ID | set ID [LIMITS] [action A] [on | off] | reset ID | del ID }\n"
+		"       netfil sysctl { -a | KEY ... | KEY=VALUE ... }\n"
+		"       netfil run [LIMITS] [action { reject | drop }] -- CMD [ARG...]\n"
+		"       netfil reaper\n"
+		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
+		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
+		"       OPTIONS := { -j | --json } | { -p | --pretty } | --pin-dir DIR |\n"
+		"                  --cgroup PATH | { -d | --debug } | { -V | --version }\n");
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "load", do_load },
+	{ "unload", do_unload },
+	{ "status", do_status },
+	{ "filter", do_filter },
+	{ "sysctl", do_sysctl },
+	{ "run", do_run },
+	{ "reaper", do_reaper },
+	{ "help", do_help },
+	{ 0 }
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "cgroup", required_argument, NULL, 'C' },
+		{ 0 }
+	};
+	int opt;
+
+	nf_opts.print = lib_print;
+	/* '+': stop at the first non-option, so "sysctl -a" and
+	 * "run -- CMD -x" keep their arguments. */
+	while ((opt = getopt_long(argc, argv, "+jpdhV", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'j':
+			json_output = true;
+			break;
+		case 'p':
+			json_output = pretty_output = true;
+			break;
+		case 'd':
+			verbose = true;
+			break;
+		case 'h':
+			do_help(0, NULL);
+			return 0;
+		case 'V':
+			printf("netfil 0.1\n");
+			return 0;
+		case 'P':
+			nf_opts.pin_dir = optarg;
+			break;
+		case 'C':
+			nf_opts.cgroup = optarg;
+			break;
+		default:
+			fprintf(stderr, "netfil: unknown option '%s'\n", argv[optind - 1]);
+			return 1;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		do_help(0, NULL);
+		return 1;
+	}
+	return cmd_select(cmds, argc, argv) ? 1 : 0;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * netfil run [LIMITS] [action A] -- CMD [ARG...]
+ *
+ * The child waits on a pipe until its tree filter exists, so that not one
+ * socket of CMD escapes the limit; then it execs CMD.  When CMD ends the
+ * filter's counters are summarised on stderr, the filter is deleted and
+ * netfil exits with CMD's status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+
+static volatile pid_t child;
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+int do_run(int argc, char **argv)
+{
+	struct netfil_filter f = { .on = true, .action = NETFIL_REJECT };
+	struct sigaction sa = { .sa_handler = forward };
+	struct netfil *nf;
+	int n, fds[2], status = 0, err;
+	uint32_t id = 0;
+	char go = 1;
+	pid_t pid;
+
+	n = parse_filter_opts(argc, argv, &f, true, false);
+	if (n < 0)
+		return -1;
+	if (n >= argc || strcmp(argv[n], "--"))
+		return fail("missing '--' before the command");
+	if (n + 1 >= argc)
+		return fail("missing command after '--'");
+	if (open_netfil(&nf))
+		return -1;
+	if (pipe2(fds, O_CLOEXEC)) {
+		netfil_close(nf);
+		return fail_errno(errno, "pipe");
+	}
+	pid = fork();
+	if (pid < 0) {
+		netfil_close(nf);
+		return fail_errno(errno, "fork");
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		if (read(fds[0], &go, 1) != 1)
+			_exit(127);	/* netfil could not set the filter */
+		execvp(argv[n + 1], argv + n + 1);
+		fprintf(stderr, "netfil: cannot run '%s': %s\n", argv[n + 1], strerror(errno));
+		_exit(127);
+	}
+	close(fds[0]);
+	child = pid;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	f.match.kind = NETFIL_SOCKET;
+	f.match.pid = pid;
+	f.match.tree = true;
+	err = netfil_filter_add(nf, &f, &id);
+	if (!err && write(fds[1], &go, 1) != 1)
+		err = -errno;
+	close(fds[1]);	/* on error the child reads EOF and exits 127 */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (err) {
+		netfil_close(nf);
+		return fail_errno(err, "setting the filter");
+	}
+	if (!netfil_filter_get(nf, id, &f))
+		fprintf(stderr, "netfil: %s: in %llu B, out %llu B, dropped in %llu B, "
+			"out %llu B, exceeded %s\n", argv[n + 1],
+			(unsigned long long)f.bytes[0], (unsigned long long)f.bytes[1],
+			(unsigned long long)f.dropped[0], (unsigned long long)f.dropped[1],
+			f.exceeded[0] && f.exceeded[1] ? "in,out" : f.exceeded[0] ? "in" :
+			f.exceeded[1] ? "out" : "no");
+	netfil_filter_del(nf, id);
+	netfil_close(nf);
+	fflush(stdout);
+	if (WIFSIGNALED(status))
+		exit(128 + WTERMSIG(status));
+	exit(WEXITSTATUS(status));
+}

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Filters: adding, changing, reading and deleting them.
+ *
+ * A filter is written in this order: nf_meta and a zeroed nf_state, then
+ * nf_cfg (which gives the slot its id), then the lookup map entry that lets
+ * the packet path find it ("link").  Deleting goes the other way.  So the
+ * packet path never finds a filter that is half written, and a socket that
+ * cached a deleted filter's reference sees the id mismatch in nf_cfg.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_arp.h>
+#include <bpf/bpf.h>
+#include "internal.h"
+
+static int find_slot(struct netfil *nf, uint32_t id, __u32 *slot)
+{
+	__u32 i;
+
+	if (!id)
+		return -ENOENT;
+	for (i = 0; i < NF_MAX_FILTERS; i++) {
+		if (nf->cfg[i].id == id) {
+			*slot = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int free_slot(struct netfil *nf, __u32 *slot)
+{
+	__u32 i;
+
+	for (i = 0; i < NF_MAX_FILTERS; i++) {
+		if (!nf->cfg[i].id) {
+			*slot = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Link-layer header length of an interface: what tc sees before the IP
+ * header.  Ethernet-like devices (and loopback) have 14 bytes, tun and
+ * other L3 devices none. */
+static int if_hlen(const char *name, __u32 *hlen)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		*hlen = (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER ||
+			 ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK) ? 14 : 0;
+	close(fd);
+	return err;
+}
+
+/* Validate a match and turn it into what the kernel side stores. */
+static int build_meta(struct netfil *nf, const struct netfil_match *m,
+		      struct nf_filter_meta *meta)
+{
+	int i, j, err;
+
+	memset(meta, 0, sizeof(*meta));
+	meta->kind = (__u8)m->kind;
+	switch (m->kind) {
+	case NETFIL_SOCKET:
+		meta->proc_match = m->tree ? NF_PROC_TREE : NF_PROC_PID;
+		meta->proc.tgid = (__u32)m->pid;
+		meta->proc.start = m->start;
+		if (!m->start) {
+			uint64_t start;
+
+			err = netfil_proc_start(m->pid, &start);
+			if (err)
+				return err;
+			meta->proc.start = start;
+		}
+		return 0;
+	case NETFIL_IP:
+		if ((m->family != AF_INET && m->family != AF_INET6) ||
+		    m->prefixlen < 0 ||
+		    m->prefixlen > (m->family == AF_INET ? 32 : 128))
+			return -EINVAL;
+		meta->family = (__u8)m->family;
+		meta->prefixlen = (__u8)m->prefixlen;
+		memcpy(meta->addr, m->addr, 16);
+		return 0;
+	case NETFIL_IFACE:
+		if (m->n_ifaces < 1 || m->n_ifaces > NF_IF_PER_FILTER)
+			return -EINVAL;
+		{
+			uint64_t cookie;
+
+			err = nf_netns_cookie(&cookie);
+			if (err)
+				return err;
+			meta->netns = cookie;
+		}
+		meta->n_ifaces = (__u32)m->n_ifaces;
+		for (i = 0; i < m->n_ifaces; i++) {
+			for (j = 0; j < i; j++)
+				if (!strcmp(m->ifaces[i], m->ifaces[j]))
+					return -EINVAL;
+			snprintf(meta->ifaces[i], NF_IFNAME_LEN, "%s", m->ifaces[i]);
+			meta->ifindex[i] = if_nametoindex(m->ifaces[i]);
+			if (!meta->ifindex[i]) {
+				pr_warn(nf, "no interface %s\n", m->ifaces[i]);
+				return -ENODEV;
+			}
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void ip_key(const struct nf_filter_meta *meta, void *key)
+{
+	struct nf_ip6_key *k = key;	/* nf_ip4_key is its prefix */
+
+	k->prefixlen = meta->prefixlen;
+	memcpy(k->addr, meta->addr, meta->family == AF_INET ? 4 : 16);
+}
+
+static int ip_fd(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	return meta->family == AF_INET ? nf->ip4_fd : nf->ip6_fd;
+}
+
+/* The id of a filter that matches exactly what meta matches, or 0. */
+static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	struct nf_ip6_key k6 = {};
+	struct nf_proc_val pv;
+	struct nf_if_val iv;
+	struct nf_ref ref;
+	__u32 i;
+
+	switch (meta->kind) {
+	case NF_KIND_SOCKET:
+		if (bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
+			return 0;
+		return meta->proc_match == NF_PROC_TREE ? pv.tree.id : pv.pid.id;
+	case NF_KIND_IP: {
+		struct nf_filter_meta other;
+
+		/* An LPM lookup of the prefix itself finds the longest stored
+		 * prefix that covers it: a duplicate only if equally long. */
+		ip_key(meta, &k6);
+		if (bpf_map_lookup_elem(ip_fd(nf, meta), &k6, &ref) ||
+		    bpf_map_lookup_elem(nf->meta_fd, &ref.slot, &other))
+			return 0;
+		return other.prefixlen == meta->prefixlen ? ref.id : 0;
+	}
+	case NF_KIND_IFACE:
+		for (i = 0; i < meta->n_ifaces; i++) {
+			struct nf_if_key key = { .netns = meta->netns,
+						 .ifindex = meta->ifindex[i] };
+
+			if (!bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
+				return iv.ref.id;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static void bump_sock_gen(struct netfil *nf)
+{
+	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static int unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	struct nf_ip6_key k6 = {};
+	struct nf_proc_val pv;
+	__u32 i;
+	int err = 0, e;
+
+	switch (meta->kind) {
+	case NF_KIND_SOCKET:
+		if (bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
+			return 0;
+		if (meta->proc_match == NF_PROC_TREE)
+			memset(&pv.tree, 0, sizeof(pv.tree));
+		else
+			memset(&pv.pid, 0, sizeof(pv.pid));
+		if (!pv.pid.id && !pv.tree.id)
+			err = bpf_map_delete_elem(nf->procs_fd, &meta->proc);
+		else
+			err = bpf_map_update_elem(nf->procs_fd, &meta->proc, &pv, 0);
+		bump_sock_gen(nf);
+		return err ? -errno : 0;
+	case NF_KIND_IP:
+		ip_key(meta, &k6);
+		if (bpf_map_delete_elem(ip_fd(nf, meta), &k6) && errno != ENOENT)
+			return -errno;
+		return 0;
+	case NF_KIND_IFACE:
+		for (i = 0; i < meta->n_ifaces; i++) {
+			struct nf_if_key key = { .netns = meta->netns,
+						 .ifindex = meta->ifindex[i] };
+			struct nf_if_val iv;
+
+			if (bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
+				continue;
+			e = nf_tc_detach(nf, (int)key.ifindex, iv.own_qdisc);
+			err = err ?: e;
+			bpf_map_delete_elem(nf->ifaces_fd, &key);
+		}
+		return err;
+	}
+	return -EINVAL;
+}
+
+static int link_match(struct netfil *nf, __u32 slot, __u32 id,
+		      const struct nf_filter_meta *meta)
+{
+	struct nf_ref ref = { .slot = slot, .id = id };
+	struct nf_ip6_key k6 = {};
+	struct nf_proc_val pv = {};
+	__u32 i;
+	int err = 0;
+
+	switch (meta->kind) {
+	case NF_KIND_SOCKET:
+		bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv);
+		if (meta->proc_match == NF_PROC_TREE)
+			pv.tree = ref;
+		else
+			pv.pid = ref;
+		if (bpf_map_update_elem(nf->procs_fd, &meta->proc, &pv, 0))
+			return -errno;
+		bump_sock_gen(nf);
+		return 0;
+	case NF_KIND_IP:
+		ip_key(meta, &k6);
+		return bpf_map_update_elem(ip_fd(nf, meta), &k6, &ref, BPF_NOEXIST) ?
+		       -errno : 0;
+	case NF_KIND_IFACE:
+		for (i = 0; i < meta->n_ifaces && !err; i++) {
+			struct nf_if_key key = { .netns = meta->netns,
+						 .ifindex = meta->ifindex[i] };
+			struct nf_if_val iv = { .ref = ref };
+			bool own = false;
+
+			err = if_hlen(meta->ifaces[i], &iv.hlen);
+			if (err)
+				break;
+			/* The map entry first, so the program counts from
+			 * its first packet. */
+			if (bpf_map_update_elem(nf->ifaces_fd, &key, &iv, BPF_NOEXIST)) {
+				err = -errno;
+				break;
+			}
+			err = nf_tc_attach(nf, (int)key.ifindex, &own);
+			if (err) {
+				bpf_map_delete_elem(nf->ifaces_fd, &key);
+				break;
+			}
+			iv.own_qdisc = own;
+			bpf_map_update_elem(nf->ifaces_fd, &key, &iv, BPF_EXIST);
+		}
+		if (err) {
+			struct nf_filter_meta done = *meta;
+
+			done.n_ifaces = i;
+			unlink_match(nf, &done);
+		}
+		return err;
+	}
+	return -EINVAL;
+}
+
+static int count_kind(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	int i, n = 0;
+
+	for (i = 0; i < NF_MAX_FILTERS; i++)
+		if (nf->cfg[i].id && nf->cfg[i].kind == meta->kind)
+			n++;
+	return n;
+}
+
+static int check_room(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	struct nf_if_key k, *prev = NULL;
+	int n = 0;
+
+	switch (meta->kind) {
+	case NF_KIND_SOCKET:
+		return count_kind(nf, meta) >= NF_MAX_SOCKET ? -ENOSPC : 0;
+	case NF_KIND_IFACE:
+		while (!bpf_map_get_next_key(nf->ifaces_fd, prev, &k)) {
+			prev = &k;
+			n++;
+		}
+		return n + (int)meta->n_ifaces > NF_MAX_IFACES ? -ENOSPC : 0;
+	}
+	return 0;	/* ip: the LPM map itself refuses when full */
+}
+
+int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
+		      uint32_t *id)
+{
+	struct nf_filter_state st = {};
+	struct nf_filter_meta meta;
+	struct nf_filter_cfg cfg = {};
+	__u32 slot, dup;
+	int err, i;
+
+	err = build_meta(nf, &f->match, &meta);
+	if (err)
+		return err;
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	dup = find_dup(nf, &meta);
+	if (dup) {
+		*id = dup;
+		err = -EEXIST;
+		goto out;
+	}
+	err = check_room(nf, &meta);
+	if (!err)
+		err = free_slot(nf, &slot);
+	if (err)
+		goto out;
+
+	cfg.id = __atomic_add_fetch(&nf->g->next_id, 1, __ATOMIC_SEQ_CST);
+	cfg.kind = meta.kind;
+	cfg.on = f->on;
+	cfg.action = meta.kind == NF_KIND_IFACE ? NF_ACT_DROP : (__u8)f->action;
+	cfg.epoch = 1;
+	for (i = 0; i < NF_LIM_MAX; i++)
+		cfg.limit[i] = f->limit[i];
+	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0) ||
+	    bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK) ||
+	    bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0)) {
+		err = -errno;
+		goto undo;
+	}
+	err = link_match(nf, slot, cfg.id, &meta);
+	if (err)
+		goto undo;
+	*id = cfg.id;
+	goto out;
+undo:
+	memset(&cfg, 0, sizeof(cfg));
+	bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0);
+out:
+	nf_unlock(nf);
+	return err;
+}
+
+static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
+{
+	__u32 i;
+
+	memset(m, 0, sizeof(*m));
+	m->kind = (enum netfil_kind)meta->kind;
+	m->pid = (int)meta->proc.tgid;
+	m->tree = meta->proc_match == NF_PROC_TREE;
+	m->start = meta->proc.start;
+	m->family = meta->family;
+	m->prefixlen = meta->prefixlen;
+	memcpy(m->addr, meta->addr, 16);
+	m->n_ifaces = (int)meta->n_ifaces;
+	for (i = 0; i < meta->n_ifaces && i < NF_IF_PER_FILTER; i++)
+		memcpy(m->ifaces[i], meta->ifaces[i], NF_IFNAME_LEN);
+}
+
+static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
+{
+	struct nf_filter_cfg cfg = nf->cfg[slot];
+	struct nf_filter_state st;
+	struct nf_filter_meta meta;
+	int i;
+
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) ||
+	    bpf_map_lookup_elem_flags(nf->state_fd, &slot, &st, BPF_F_LOCK))
+		return -errno;
+	memset(f, 0, sizeof(*f));
+	f->id = cfg.id;
+	to_match(&meta, &f->match);
+	f->on = cfg.on;
+	f->action = (enum netfil_action)cfg.action;
+	for (i = 0; i < NF_LIM_MAX; i++)
+		f->limit[i] = cfg.limit[i];
+	for (i = 0; i < 2; i++) {
+		f->bytes[i] = st.bytes[i];
+		f->packets[i] = st.packets[i];
+		f->dropped[i] = st.dropped[i];
+		f->exceeded[i] = st.latched[i] == cfg.epoch;
+	}
+	return cfg.id ? 0 : -ENOENT;
+}
+
+int netfil_filter_get(struct netfil *nf, uint32_t id, struct netfil_filter *f)
+{
+	__u32 slot;
+	int err = find_slot(nf, id, &slot);
+
+	return err ?: get_slot(nf, slot, f);
+}
+
+static int cmp_filter(const void *a, const void *b)
+{
+	const struct netfil_filter *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
+{
+	struct netfil_filter f;
+	int n = 0;
+	__u32 i;
+
+	for (i = 0; i < NF_MAX_FILTERS; i++) {
+		if (!nf->cfg[i].id || get_slot(nf, i, &f))
+			continue;
+		if (n < max)
+			out[n] = f;
+		n++;
+	}
+	if (out)
+		qsort(out, (size_t)(n < max ? n : max), sizeof(*out), cmp_filter);
+	return n;
+}
+
+int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
+{
+	struct nf_filter_cfg cfg;
+	bool changed = false;
+	__u32 slot;
+	int err, i;
+
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	err = find_slot(nf, f->id, &slot);
+	if (err)
+		goto out;
+	cfg = nf->cfg[slot];
+	for (i = 0; i < NF_LIM_MAX; i++) {
+		changed |= cfg.limit[i] != f->limit[i];
+		cfg.limit[i] = f->limit[i];
+	}
+	/* A new epoch releases the exceeded latch: packets are judged
+	 * against the new limits from here on. */
+	if (changed)
+		cfg.epoch++;
+	cfg.on = f->on;
+	if (cfg.kind != NF_KIND_IFACE)
+		cfg.action = (__u8)f->action;
+	if (bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
+		err = -errno;
+out:
+	nf_unlock(nf);
+	return err;
+}
+
+int netfil_filter_rematch(struct netfil *nf, uint32_t id,
+			  const struct netfil_match *m)
+{
+	struct nf_filter_meta old, meta;
+	__u32 slot, dup;
+	int err;
+
+	err = build_meta(nf, m, &meta);
+	if (err)
+		return err;
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	err = find_slot(nf, id, &slot);
+	if (err)
+		goto out;
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &old)) {
+		err = -errno;
+		goto out;
+	}
+	if (old.kind != meta.kind) {
+		err = -EINVAL;
+		goto out;
+	}
+	dup = find_dup(nf, &meta);
+	if (dup == id)
+		goto out;
+	if (dup) {
+		err = -EEXIST;
+		goto out;
+	}
+	err = unlink_match(nf, &old);
+	if (err)
+		goto out;
+	err = link_match(nf, slot, id, &meta);
+	if (err) {
+		link_match(nf, slot, id, &old);
+		goto out;
+	}
+	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
+		err = -errno;
+out:
+	nf_unlock(nf);
+	return err;
+}
+
+int netfil_filter_reset(struct netfil *nf, uint32_t id)
+{
+	struct nf_filter_state zero = {};
+	__u32 slot;
+	int err;
+
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	err = find_slot(nf, id, &slot);
+	if (!err && bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
+		err = -errno;
+	nf_unlock(nf);
+	return err;
+}
+
+int netfil_filter_del(struct netfil *nf, uint32_t id)
+{
+	struct nf_filter_meta meta, zmeta = {};
+	struct nf_filter_cfg zcfg = {};
+	__u32 slot;
+	int err, i;
+
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	err = find_slot(nf, id, &slot);
+	if (err)
+		goto out;
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
+		err = -errno;
+		goto out;
+	}
+	err = unlink_match(nf, &meta);
+	if (bpf_map_update_elem(nf->cfg_fd, &slot, &zcfg, 0) ||
+	    bpf_map_update_elem(nf->meta_fd, &slot, &zmeta, 0))
+		err = err ?: -errno;
+	for (i = 0; i < 4; i++)
+		if (nf->g->sysctl_id[i] == id)
+			nf->g->sysctl_id[i] = 0;
+out:
+	nf_unlock(nf);
+	return err;
+}
+
+/* net.netfil.<kind>.* act on one filter per kind, as the original did: the
+ * one they created, else the oldest of that kind. */
+int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id)
+{
+	__u32 slot, i, best = 0;
+
+	if (kind < NETFIL_SOCKET || kind > NETFIL_IFACE)
+		return -EINVAL;
+	if (!find_slot(nf, nf->g->sysctl_id[kind], &slot) &&
+	    nf->cfg[slot].kind == kind) {
+		*id = nf->g->sysctl_id[kind];
+		return 0;
+	}
+	for (i = 0; i < NF_MAX_FILTERS; i++)
+		if (nf->cfg[i].id && nf->cfg[i].kind == kind &&
+		    (!best || nf->cfg[i].id < best))
+			best = nf->cfg[i].id;
+	*id = best;
+	return 0;
+}
+
+int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t id)
+{
+	if (kind < NETFIL_SOCKET || kind > NETFIL_IFACE)
+		return -EINVAL;
+	nf->g->sysctl_id[kind] = id;
+	return 0;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * libnetfil - load netfil into the kernel and manage its filters.
+ *
+ * This is the only public header.  Every netfil tool goes through it.
+ *
+ * Conventions: functions return 0 or a negative errno.  The library never
+ * prints on its own; diagnostics go to the print callback of struct
+ * netfil_opts (or nowhere).  State lives in pinned BPF objects under the pin
+ * directory, so a struct netfil is only a set of open file descriptors:
+ * any number of processes may open netfil at once, and closing or crashing
+ * never changes what the kernel enforces.
+ */
+#ifndef LIBNETFIL_H
+#define LIBNETFIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NETFIL_DEFAULT_PIN_DIR "/sys/fs/bpf/netfil"
+#define NETFIL_MAX_IFACES_PER_FILTER 16
+#define NETFIL_IFNAME_LEN 16
+
+enum netfil_print_level { NETFIL_WARN, NETFIL_INFO, NETFIL_DEBUG };
+typedef void (*netfil_print_fn)(enum netfil_print_level level,
+				const char *fmt, va_list ap);
+
+struct netfil_opts {
+	const char *pin_dir;	/* NULL: $NETFIL_PIN_DIR, else the default */
+	const char *cgroup;	/* NULL: $NETFIL_CGROUP, else the cgroup v2 root */
+	netfil_print_fn print;	/* NULL: silent */
+};
+
+enum netfil_kind { NETFIL_SOCKET = 1, NETFIL_IP = 2, NETFIL_IFACE = 3 };
+enum netfil_action { NETFIL_REJECT = 0, NETFIL_DROP = 1 };
+enum netfil_dir { NETFIL_IN = 0, NETFIL_OUT = 1 };
+enum netfil_limit { NETFIL_IBYTE = 0, NETFIL_OBYTE = 1, NETFIL_IOBYTE = 2 };
+
+/* What a filter matches. */
+struct netfil_match {
+	enum netfil_kind kind;
+	/* NETFIL_SOCKET: a process (tree: and all its descendants).  start is
+	 * the process start time in clock ticks; 0 lets the library read it. */
+	int pid;
+	bool tree;
+	uint64_t start;
+	/* NETFIL_IP: the remote address, AF_INET or AF_INET6. */
+	int family;
+	uint8_t addr[16];
+	int prefixlen;
+	/* NETFIL_IFACE: interfaces of the caller's network namespace. */
+	int n_ifaces;
+	char ifaces[NETFIL_MAX_IFACES_PER_FILTER][NETFIL_IFNAME_LEN];
+};
+
+struct netfil_filter {
+	uint32_t id;
+	struct netfil_match match;
+	bool on;
+	enum netfil_action action;
+	uint64_t limit[3];	/* enum netfil_limit; bytes, 0 = unlimited */
+	/* read-only, filled by netfil_filter_get() */
+	uint64_t bytes[2];	/* admitted L3 bytes, enum netfil_dir */
+	uint64_t packets[2];
+	uint64_t dropped[2];	/* bytes this filter refused */
+	bool exceeded[2];
+};
+
+struct netfil_status {
+	bool loaded;
+	char pin_dir[256];
+	char cgroup[256];
+	uint64_t cgroup_id;
+	int reaper_pid;		/* 0: not running */
+	unsigned int n_filters[4];	/* by enum netfil_kind */
+	uint64_t match_overflow;
+	uint64_t rst_passed;
+};
+
+struct netfil;
+
+/* Load the programs, pin them and their maps, attach them to the cgroup and
+ * stamp existing sockets.  Loading what is already loaded is not an error. */
+int netfil_load(const struct netfil_opts *opts);
+/* Detach and remove everything netfil created: links, programs, maps,
+ * pins, tc filters (and the clsact qdiscs netfil added), the reaper. */
+int netfil_unload(const struct netfil_opts *opts);
+
+/* Open the loaded netfil. -ENOENT: not loaded. */
+int netfil_open(const struct netfil_opts *opts, struct netfil **nf);
+void netfil_close(struct netfil *nf);
+int netfil_status(struct netfil *nf, struct netfil_status *st);
+
+/* Filters.  Changes are serialised between processes by a lock on the pin
+ * directory.  -EEXIST: an equal filter exists (its id in *id);
+ * -ESRCH: no such process; -ENODEV: no such interface; -ENOSPC: full. */
+int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
+		      uint32_t *id);
+int netfil_filter_get(struct netfil *nf, uint32_t id, struct netfil_filter *f);
+/* Fills up to max filters in id order; returns how many exist. */
+int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max);
+/* Change on/off, action and limits (not the match).  Changing a limit clears
+ * the exceeded state; the counters are kept. */
+int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f);
+/* Replace what a filter matches, keeping its id and counters. */
+int netfil_filter_rematch(struct netfil *nf, uint32_t id,
+			  const struct netfil_match *m);
+int netfil_filter_reset(struct netfil *nf, uint32_t id);
+int netfil_filter_del(struct netfil *nf, uint32_t id);
+
+/* The filter net.netfil.<kind>.* keys act on (0: none yet), and setting it. */
+int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id);
+int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t id);
+
+/* Abort established TCP connections that exceeded reject filters block,
+ * in every network namespace.  Returns 0 or -errno. */
+int netfil_reap(struct netfil *nf);
+/* Wait for exceeded reject filters and reap, until *stop becomes true or
+ * netfil is unloaded. */
+int netfil_reaper_run(struct netfil *nf, volatile int *stop);
+
+/* Parsing shared by every front end; all return -EINVAL on bad input and
+ * -ERANGE on overflow. */
+int netfil_parse_size(const char *s, uint64_t *bytes);
+int netfil_parse_prefix(const char *s, struct netfil_match *m);
+int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len);
+/* Start time of a process in clock ticks since boot; -ESRCH if none. */
+int netfil_proc_start(int pid, uint64_t *start);
+
+const char *netfil_kind_name(enum netfil_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBNETFIL_H */

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Parsing and formatting shared by every netfil front end. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/*
+ * A SIZE is a plain byte count or a number with a coreutils suffix:
+ * K and KiB are 1024, KB is 1000, and likewise M, G and T.  Anything else,
+ * a sign, a fraction or a value past 2^64 - 1, is refused rather than
+ * guessed at.
+ */
+int netfil_parse_size(const char *s, uint64_t *bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	uint64_t mult = 1;
+	const char *u;
+	char *end;
+	int i;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end) {
+		u = strchr(units, end[0]);
+		if (!u || !end[0])
+			return -EINVAL;
+		if (!strcmp(end + 1, "") || !strcmp(end + 1, "iB")) {
+			for (i = 0; i <= u - units; i++)
+				mult *= 1024;
+		} else if (!strcmp(end + 1, "B")) {
+			for (i = 0; i <= u - units; i++)
+				mult *= 1000;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*bytes = v * mult;
+	return 0;
+}
+
+/* An IPv4 or IPv6 address, with an optional /len.  Host bits past the
+ * prefix are cleared, so 10.1.2.3/8 means 10.0.0.0/8. */
+int netfil_parse_prefix(const char *s, struct netfil_match *m)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	int max, i;
+	long len;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(m->addr, 0, sizeof(m->addr));
+	if (inet_pton(AF_INET, buf, m->addr) == 1) {
+		m->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, m->addr) == 1) {
+		m->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	len = max;
+	if (slash) {
+		if (!isdigit((unsigned char)slash[1]))
+			return -EINVAL;
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (*end || errno)
+			return -EINVAL;
+		if (len > max)
+			return -ERANGE;
+	}
+	m->kind = NETFIL_IP;
+	m->prefixlen = (int)len;
+	for (i = 0; i < 16; i++) {
+		int bits = (int)len - i * 8;
+
+		if (bits <= 0)
+			m->addr[i] = 0;
+		else if (bits < 8)
+			m->addr[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+	return 0;
+}
+
+int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int max = m->family == AF_INET ? 32 : 128;
+
+	if (!inet_ntop(m->family, m->addr, a, sizeof(a)))
+		return -errno;
+	if (m->prefixlen == max)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%d", a, m->prefixlen);
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat.  The command name (field 2) may hold spaces
+ * and parentheses, so fields are counted from its last ')'. */
+int netfil_proc_start(int pid, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v;
+	size_t n;
+	FILE *f;
+	int i;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	/* after ')': field 3 (state) ... field 22 (starttime) */
+	for (i = 3; i <= 22; i++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	if (sscanf(p, " %llu", &v) != 1)
+		return -EIO;
+	*start = v;
+	return 0;
+}
+
+const char *netfil_kind_name(enum netfil_kind kind)
+{
+	switch (kind) {
+	case NETFIL_SOCKET: return "socket";
+	case NETFIL_IP: return "ip";
+	case NETFIL_IFACE: return "interface";
+	}
+	return "none";
+}
