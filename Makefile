@@ -49,6 +49,7 @@ $(O)/netfil: $(CLI_SRC) $(O)/libnetfil.a $(HDRS)
 
 # The same CLI and library under ASan+UBSan; the tests run both.
 $(O)/asan/netfil: $(CLI_SRC) $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
 
 $(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
@@ -61,7 +62,7 @@ test: all
 	tests/run.sh
 
 demo: $(O)/netfil $(O)/nftraffic
-	tests/demo.sh
+	scripts/demo.sh
 
 clean:
 	rm -rf $(O)

@@ -42,6 +42,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CG_DROP_SILENT	2
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -160,12 +161,12 @@ static __always_inline void stamp(struct nf_sock *rec, struct task_struct *task)
 }
 
 static __always_inline void add_ref(struct nf_sock *rec, __u32 *n,
-				    const struct nf_ref *ref, struct nf_globals *g)
+				    const struct nf_ref *ref, bool *overflow)
 {
 	if (!ref->id)
 		return;
 	if (*n >= NF_SOCK_MATCH) {
-		__sync_fetch_and_add(&g->match_overflow, 1);
+		*overflow = true;
 		return;
 	}
 	rec->match[*n & (NF_SOCK_MATCH - 1)] = *ref;
@@ -180,12 +181,16 @@ static __always_inline void add_ref(struct nf_sock *rec, __u32 *n,
 static __always_inline __u32 sock_refs(struct nf_sock *rec)
 {
 	struct nf_globals *g = globals();
-	__u32 n = 0;
+	bool overflow = false;
+	__u32 n = 0, gen;
 	int i;
 
 	if (!g)
 		return 0;
-	if (rec->gen == g->sock_gen)
+	/* Read the generation once, before the lookups: a filter linked
+	 * while we look bumps it again and the next packet looks again. */
+	gen = g->sock_gen;
+	if (rec->gen == gen)
 		return rec->n_match;
 
 	for (i = 0; i < NF_ANC_MAX; i++) {
@@ -197,11 +202,13 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 		if (!v)
 			continue;
 		if (i == 0)
-			add_ref(rec, &n, &v->pid, g);
-		add_ref(rec, &n, &v->tree, g);
+			add_ref(rec, &n, &v->pid, &overflow);
+		add_ref(rec, &n, &v->tree, &overflow);
 	}
+	if (overflow)
+		__sync_fetch_and_add(&g->match_overflow, 1);
 	rec->n_match = n;
-	rec->gen = g->sock_gen;
+	rec->gen = gen;
 	return n;
 }
 
@@ -626,8 +633,11 @@ int nf_reap_tcp(struct bpf_iter__tcp *ctx)
  * the same L3 bytes as socket and IP filters do. */
 static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
 {
+	/* The device's namespace: bpf_get_netns_cookie() in tc answers for
+	 * the socket, and a packet arriving from another namespace has none. */
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	struct nf_if_key key = {
-		.netns = bpf_get_netns_cookie(skb),
+		.netns = kskb->dev->nd_net.net->net_cookie,
 		.ifindex = skb->ifindex,
 	};
 	struct nf_ref refs[NF_REFS] = {};

@@ -20,7 +20,7 @@
 #include <linux/bpf.h>
 #endif
 
-#define NF_MAX_FILTERS   12288	/* slots: 1024 socket + 10000 ip + 64 if, rounded */
+#define NF_MAX_FILTERS   12288	/* slots shared by all kinds: the real cap on ip filters */
 #define NF_MAX_SOCKET    1024
 #define NF_MAX_IP        10240	/* per address family */
 #define NF_MAX_IFACES    64	/* interfaces attached, over all filters */
@@ -145,7 +145,7 @@ struct nf_globals {
 	__u32 reaper_pid;
 	__u32 pad;
 	__u64 reaper_start;	/* start ticks of reaper_pid */
-	__u64 match_overflow;	/* sockets matched by more than NF_SOCK_MATCH */
+	__u64 match_overflow;	/* resolutions that found more than NF_SOCK_MATCH */
 	__u64 rst_passed;	/* RSTs let out of exceeded reject filters */
 	__u32 sysctl_id[4];	/* per kind: the filter net.netfil.* acts on */
 	__u64 cgroup_id;	/* where the cgroup programs are attached */

@@ -26,7 +26,6 @@ bool is_prefix(const char *pfx, const char *str);
  * when it is not loaded or the caller lacks privilege. */
 int open_netfil(struct netfil **nf);
 int require_priv(void);
-int spawn_reaper(void);
 
 /* JSON output: json_print() takes ownership and prints one document. */
 void json_print(json_t *doc);

@@ -124,7 +124,7 @@ json_t *filter_json(const struct netfil_filter *f)
 	json_t *o, *arr;
 	int i;
 
-	o = json_pack("{s:i,s:s}", "id", (json_int_t)f->id, "kind", netfil_kind_name(m->kind));
+	o = json_pack("{s:I,s:s}", "id", (json_int_t)f->id, "kind", netfil_kind_name(m->kind));
 	switch (m->kind) {
 	case NETFIL_SOCKET:
 		json_object_set_new(o, m->tree ? "tree" : "pid", json_integer(m->pid));

@@ -112,64 +112,6 @@ int open_netfil(struct netfil **nf)
 	return 0;
 }
 
-/* The reaper runs detached from the terminal and from any pipe of the
- * caller, so that "$(netfil load)" returns at once. */
-static volatile int reaper_stop;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	reaper_stop = 1;
-}
-
-static int reaper_main(void)
-{
-	struct sigaction sa = { .sa_handler = on_term };
-	struct netfil *nf;
-	int err;
-
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	prctl(PR_SET_NAME, "netfil-reaper");
-	err = netfil_open(&nf_opts, &nf);
-	if (err)
-		return fail_errno(err, "reaper");
-	err = netfil_reaper_run(nf, &reaper_stop);
-	netfil_close(nf);
-	return err ? fail_errno(err, "reaper") : 0;
-}
-
-int spawn_reaper(void)
-{
-	struct netfil_status st;
-	struct netfil *nf;
-	pid_t pid;
-	int fd, err;
-
-	err = netfil_open(&nf_opts, &nf);
-	if (err)
-		return fail_errno(err, "opening netfil");
-	netfil_status(nf, &st);
-	netfil_close(nf);
-	if (st.reaper_pid)
-		return 0;
-	pid = fork();
-	if (pid < 0)
-		return fail_errno(errno, "fork");
-	if (pid > 0)
-		return 0;
-	setsid();
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	_exit(reaper_main() ? 1 : 0);
-}
-
 static int do_load(int argc, char **argv)
 {
 	int err;
@@ -180,9 +122,9 @@ static int do_load(int argc, char **argv)
 	if (require_priv())
 		return -1;
 	err = netfil_load(&nf_opts);
-	if (err)
-		return fail_errno(err, "load");
-	return spawn_reaper();
+	if (!err)
+		err = netfil_reaper_spawn(&nf_opts);
+	return err ? fail_errno(err, "load") : 0;
 }
 
 static int do_unload(int argc, char **argv)
@@ -250,11 +192,17 @@ static int do_status(int argc, char **argv)
 
 static int do_reaper(int argc, char **argv)
 {
+	int err;
+
 	if (argc)
 		return fail("unexpected argument '%s'", argv[0]);
 	if (require_priv())
 		return -1;
-	return reaper_main();
+	/* the same reaper as "load" starts, in the foreground */
+	err = netfil_reaper_serve(&nf_opts);
+	if (err == -EALREADY)
+		return fail("a reaper is already running for this pin directory");
+	return err ? fail_errno(err, "reaper") : 0;
 }
 
 static int do_help(int argc, char **argv)
@@ -305,6 +253,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	nf_opts.print = lib_print;
+	opterr = 0;	/* one message, ours */
 	/* '+': stop at the first non-option, so "sysctl -a" and
 	 * "run -- CMD -x" keep their arguments. */
 	while ((opt = getopt_long(argc, argv, "+jpdhV", options, NULL)) >= 0) {

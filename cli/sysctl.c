@@ -228,12 +228,7 @@ static int apply_want(struct netfil *nf, int kind, struct want *w)
 		return netfil_sysctl_set_filter(nf, (enum netfil_kind)kind, w->id);
 	}
 	if (w->set_match) {
-		w->m.tree = false;
-		err = netfil_filter_get(nf, w->id, &f);
-		if (!err) {
-			w->m.tree = f.match.tree;
-			err = netfil_filter_rematch(nf, w->id, &w->m);
-		}
+		err = netfil_filter_rematch(nf, w->id, &w->m);
 		if (err)
 			return fail_errno(err, "changing filter");
 	}

@@ -141,9 +141,13 @@ static int ip_fd(struct netfil *nf, const struct nf_filter_meta *meta)
 	return meta->family == AF_INET ? nf->ip4_fd : nf->ip6_fd;
 }
 
-/* The id of a filter that matches exactly what meta matches, or 0. */
-static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta)
+/* The id of a filter other than self that matches what meta matches (for
+ * interfaces: any of them), or 0. */
+static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
+			 uint32_t self)
 {
+	uint32_t id = 0;
+
 	struct nf_ip6_key k6 = {};
 	struct nf_proc_val pv;
 	struct nf_if_val iv;
@@ -152,9 +156,9 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta)
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
-		if (bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
-			return 0;
-		return meta->proc_match == NF_PROC_TREE ? pv.tree.id : pv.pid.id;
+		if (!bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
+			id = meta->proc_match == NF_PROC_TREE ? pv.tree.id : pv.pid.id;
+		return id == self ? 0 : id;
 	case NF_KIND_IP: {
 		struct nf_filter_meta other;
 
@@ -164,14 +168,16 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta)
 		if (bpf_map_lookup_elem(ip_fd(nf, meta), &k6, &ref) ||
 		    bpf_map_lookup_elem(nf->meta_fd, &ref.slot, &other))
 			return 0;
-		return other.prefixlen == meta->prefixlen ? ref.id : 0;
+		id = other.prefixlen == meta->prefixlen ? ref.id : 0;
+		return id == self ? 0 : id;
 	}
 	case NF_KIND_IFACE:
 		for (i = 0; i < meta->n_ifaces; i++) {
 			struct nf_if_key key = { .netns = meta->netns,
 						 .ifindex = meta->ifindex[i] };
 
-			if (!bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
+			if (!bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv) &&
+			    iv.ref.id != self)
 				return iv.ref.id;
 		}
 		return 0;
@@ -329,7 +335,7 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	err = nf_lock(nf);
 	if (err)
 		return err;
-	dup = find_dup(nf, &meta);
+	dup = find_dup(nf, &meta, 0);
 	if (dup) {
 		*id = dup;
 		err = -EEXIST;
@@ -499,9 +505,7 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 		err = -EINVAL;
 		goto out;
 	}
-	dup = find_dup(nf, &meta);
-	if (dup == id)
-		goto out;
+	dup = find_dup(nf, &meta, id);
 	if (dup) {
 		err = -EEXIST;
 		goto out;
@@ -566,6 +570,20 @@ out:
 	return err;
 }
 
+/* The original's socket filter matched one pid: tree filters (and so the
+ * ones "netfil run" makes) are never the sysctl filter. */
+static bool sysctl_candidate(struct netfil *nf, __u32 slot, enum netfil_kind kind)
+{
+	struct nf_filter_meta meta;
+
+	if (!nf->cfg[slot].id || nf->cfg[slot].kind != kind)
+		return false;
+	if (kind != NETFIL_SOCKET)
+		return true;
+	return !bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) &&
+	       meta.proc_match == NF_PROC_PID;
+}
+
 /* net.netfil.<kind>.* act on one filter per kind, as the original did: the
  * one they created, else the oldest of that kind. */
 int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id)
@@ -575,13 +593,12 @@ int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id)
 	if (kind < NETFIL_SOCKET || kind > NETFIL_IFACE)
 		return -EINVAL;
 	if (!find_slot(nf, nf->g->sysctl_id[kind], &slot) &&
-	    nf->cfg[slot].kind == kind) {
+	    sysctl_candidate(nf, slot, kind)) {
 		*id = nf->g->sysctl_id[kind];
 		return 0;
 	}
 	for (i = 0; i < NF_MAX_FILTERS; i++)
-		if (nf->cfg[i].id && nf->cfg[i].kind == kind &&
-		    (!best || nf->cfg[i].id < best))
+		if (sysctl_candidate(nf, i, kind) && (!best || nf->cfg[i].id < best))
 			best = nf->cfg[i].id;
 	*id = best;
 	return 0;

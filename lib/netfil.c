@@ -24,6 +24,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -754,16 +755,87 @@ static int on_kick(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static void register_reaper(struct nf_globals *g, pid_t pid)
+{
+	uint64_t start;
+
+	if (netfil_proc_start(pid, &start))
+		return;
+	g->reaper_start = start;
+	__atomic_store_n(&g->reaper_pid, (uint32_t)pid, __ATOMIC_RELEASE);
+}
+
+static volatile int reaper_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	reaper_stop = 1;
+}
+
+int netfil_reaper_serve(const struct netfil_opts *opts)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct netfil *nf;
+	int err;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	err = netfil_open(opts, &nf);
+	if (err)
+		return err;
+	err = netfil_reaper_run(nf, &reaper_stop);
+	netfil_close(nf);
+	return err;
+}
+
+/* The reaper is detached from the caller's session and from its stdio, so
+ * that "$(netfil load)" returns at once. */
+int netfil_reaper_spawn(const struct netfil_opts *opts)
+{
+	struct netfil *nf;
+	pid_t pid;
+	int fd, err;
+
+	err = netfil_open(opts, &nf);
+	if (err)
+		return err;
+	if (reaper_alive(nf->g))
+		goto out;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		setsid();
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		prctl(PR_SET_NAME, "netfil-reaper");
+		netfil_close(nf);
+		_exit(netfil_reaper_serve(opts) ? 1 : 0);
+	}
+	/* Registered by the parent: no window in which an unload could
+	 * miss the child. */
+	register_reaper(nf->g, pid);
+out:
+	netfil_close(nf);
+	return err;
+}
+
 int netfil_reaper_run(struct netfil *nf, volatile int *stop)
 {
 	struct ring_buffer *rb;
 	int kicked = 1, err = 0;
-	uint64_t start;
 
-	if (!netfil_proc_start(getpid(), &start)) {
-		nf->g->reaper_start = start;
-		__atomic_store_n(&nf->g->reaper_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
-	}
+	/* One reaper per pin directory: unload stops the registered one. */
+	if (reaper_alive(nf->g) && nf->g->reaper_pid != (uint32_t)getpid())
+		return -EALREADY;
+	register_reaper(nf->g, getpid());
 	rb = ring_buffer__new(nf->kick_fd, on_kick, &kicked, NULL);
 	if (!rb)
 		return -errno;

@@ -122,8 +122,14 @@ int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t 
  * in every network namespace.  Returns 0 or -errno. */
 int netfil_reap(struct netfil *nf);
 /* Wait for exceeded reject filters and reap, until *stop becomes true or
- * netfil is unloaded. */
+ * netfil is unloaded.  -EALREADY: another reaper serves this pin dir. */
 int netfil_reaper_run(struct netfil *nf, volatile int *stop);
+/* Run the reaper in this process until SIGTERM or SIGINT (it installs
+ * handlers for both) or until netfil is unloaded. */
+int netfil_reaper_serve(const struct netfil_opts *opts);
+/* Start a detached reaper process unless one runs; on return it is
+ * registered, so netfil_unload() will stop it. */
+int netfil_reaper_spawn(const struct netfil_opts *opts);
 
 /* Parsing shared by every front end; all return -EINVAL on bad input and
  * -ERANGE on overflow. */

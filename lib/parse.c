@@ -131,8 +131,10 @@ int netfil_proc_start(int pid, uint64_t *start)
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !p[1] || !p[2])
 		return -EIO;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return -ESRCH;	/* a zombie opens no sockets and runs nothing */
 	/* after ')': field 3 (state) ... field 22 (starttime) */
 	for (i = 3; i <= 22; i++) {
 		p = strchr(p + 1, ' ');

@@ -1,0 +1,405 @@
+#!/bin/bash
+# End-to-end tests: real TCP and UDP traffic, IPv4 and IPv6, between network
+# namespaces this script creates, through netfil loaded on a test cgroup.
+# Every assertion is on bytes a peer really received or on netfil's
+# counters after real traffic.  Usage: tests/e2e.sh (as root); NETFIL may
+# name the CLI binary to test (tests/run.sh runs it with the ASan build).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+PORT=6000
+A="nsenter --net=/run/netns/$NS_A"
+LIMIT=200000
+BIG=2000000
+
+# up PROTO NS ADDR BYTES HOOK...: a sink in NS, a client in A connected
+# (or, for UDP, bound) and waiting; HOOK runs with the client's pid in CP;
+# then the client sends BYTES.  Reports land in $TMP/send.out, sink.out.
+up() {
+	local proto=$1 ns=$2 addr=$3 bytes=$4 chunk=16384 sp
+	shift 4
+	[ "$proto" = udp ] && chunk=1000
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
+	nsenter --net=/run/netns/$ns "$NFT" sink "$proto" "$addr" $PORT \
+		--ready "$TMP"/r1 --idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1 || return 1
+	$A "$NFT" send "$proto" "$addr" $PORT "$bytes" --chunk $chunk \
+		--wait "$TMP"/go --ready "$TMP"/r2 --timeout 2500 > "$TMP"/send.out &
+	CP=$!
+	wait_file "$TMP"/r2 || return 1
+	"$@"
+	echo go > "$TMP"/go
+	wait $CP
+	wait $sp
+	RECEIVED=$(field "$TMP"/sink.out received)
+	SENT_ERR=$(field "$TMP"/send.out err)
+	SENT_MS=$(field "$TMP"/send.out elapsed_ms)
+}
+
+# down NS ADDR BYTES: a source in NS serves BYTES, a client in A fetches.
+down() {
+	local ns=$1 addr=$2 bytes=$3 sp
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	nsenter --net=/run/netns/$ns "$NFT" source tcp "$addr" $PORT "$bytes" \
+		--ready "$TMP"/r1 --idle 700 > "$TMP"/source.out &
+	sp=$!
+	wait_file "$TMP"/r1 || return 1
+	$A "$NFT" fetch tcp "$addr" $PORT --idle 700 > "$TMP"/fetch.out
+	wait $sp
+	RECEIVED=$(field "$TMP"/fetch.out received)
+}
+
+noop() { :; }
+add_pid_filter() { FID=$(nf filter add socket pid $CP "$@"); }
+
+fshow() { nf -j filter show "$1"; }
+
+# --- per-process upload limit, TCP and UDP, IPv4 and IPv6 ------------------
+test_upload_limit() {
+	local proto addr j
+	for proto in tcp udp; do
+		for addr in 10.77.0.2 fd77::2; do
+			up $proto $NS_B $addr $BIG add_pid_filter obyte $LIMIT
+			j=$(fshow $FID)
+			check "upload $proto $addr: peer got at most the limit" le "$RECEIVED" $LIMIT
+			check "upload $proto $addr: peer got most of the limit" le $((LIMIT / 2)) "$RECEIVED"
+			check "upload $proto $addr: payload <= admitted L3" le "$RECEIVED" "$(jget "$j" bytes.out)"
+			check "upload $proto $addr: admitted <= limit" le "$(jget "$j" bytes.out)" $LIMIT
+			check "upload $proto $addr: exceeded out" eq "$(jget "$j" exceeded.out)" true
+			check "upload $proto $addr: dropped counted" lt 0 "$(jget "$j" dropped.out)"
+			check "upload $proto $addr: sender saw an error" one_of "$SENT_ERR" ECONNABORTED ECONNRESET EPIPE EPERM
+			check "upload $proto $addr: error within a second" lt "$SENT_MS" 1000
+			nf filter del $FID
+		done
+	done
+}
+
+# --- unrelated processes are not affected ---------------------------------
+test_unrelated_process() {
+	local other
+	$A sleep 30 &
+	other=$!
+	FID=$(nf filter add socket pid $other obyte 1000)
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "unrelated process: full transfer" eq "$RECEIVED" $BIG
+	check "unrelated process: filter counted nothing" eq "$(jget "$(fshow $FID)" bytes.out)" 0
+	nf filter del $FID
+	kill $other
+}
+
+# --- a connection opened before netfil was loaded --------------------------
+load_then_limit() {
+	nf load
+	add_pid_filter obyte $LIMIT
+}
+test_existing_connection() {
+	local addr
+	for addr in 10.77.0.2 fd77::2; do
+		nf unload
+		up tcp $NS_B $addr $BIG load_then_limit
+		check "pre-load connection $addr: peer got at most the limit" le "$RECEIVED" $LIMIT
+		check "pre-load connection $addr: limit bit" le $((LIMIT / 2)) "$RECEIVED"
+		check "pre-load connection $addr: exceeded" eq "$(jget "$(fshow $FID)" exceeded.out)" true
+		nf filter del $FID
+	done
+}
+
+# --- tree filter covers a child started after the filter -------------------
+test_tree_child() {
+	local sh_pid sp j
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/go && mkfifo "$TMP"/go
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+		--idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	$A bash -c "read x < $TMP/go; $NFT send tcp 10.77.0.2 $PORT $BIG --timeout 2500 > $TMP/send.out; true" &
+	sh_pid=$!
+	FID=$(nf filter add socket tree $sh_pid obyte $LIMIT)
+	echo go > "$TMP"/go
+	wait $sh_pid $sp
+	RECEIVED=$(field "$TMP"/sink.out received)
+	j=$(fshow $FID)
+	check "tree: child's upload limited" le "$RECEIVED" $LIMIT
+	check "tree: child's upload did flow" le $((LIMIT / 2)) "$RECEIVED"
+	check "tree: counted on the parent's filter" le $((LIMIT / 2)) "$(jget "$j" bytes.out)"
+	check "tree: json names the tree" eq "$(jget "$j" tree)" $sh_pid
+	nf filter del $FID
+}
+
+# --- per-address download limit, and other addresses unaffected -----------
+test_address_download() {
+	local addr other
+	for pair in "10.77.0.2 10.77.0.3" "fd77::2 fd77::3"; do
+		set -- $pair
+		addr=$1 other=$2
+		FID=$(nf filter add ip $addr ibyte $LIMIT action drop)
+		down $NS_B $addr $BIG
+		check "download from $addr: limited" le "$RECEIVED" $LIMIT
+		check "download from $addr: flowed" le $((LIMIT / 2)) "$RECEIVED"
+		check "download from $addr: exceeded in" eq "$(jget "$(fshow $FID)" exceeded.in)" true
+		down $NS_B $other $BIG
+		check "download from $other: unaffected" eq "$RECEIVED" $BIG
+		nf filter del $FID
+	done
+}
+
+# --- per-interface total limit, counted on the far side -------------------
+test_interface_total() {
+	local j
+	FID=$(in_b "$NETFIL" filter add interface vba iobyte $LIMIT)
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	j=$(in_b "$NETFIL" -j filter show $FID)
+	check "interface: peer got at most the limit" le "$RECEIVED" $LIMIT
+	check "interface: flowed" le $((LIMIT / 2)) "$RECEIVED"
+	check "interface: in+out within iobyte" le $(( $(jget "$j" bytes.in) + $(jget "$j" bytes.out) )) $LIMIT
+	check "interface: exceeded" eq "$(jget "$j" exceeded.in)" true
+	check "interface: sender stalls (drop only)" eq "$SENT_ERR" timeout
+	up tcp $NS_C 10.78.0.2 $BIG noop
+	check "interface: other interface unaffected" eq "$RECEIVED" $BIG
+	in_b "$NETFIL" filter del $FID
+	check "interface: tc filter removed on del" eq "$(in_b tc filter show dev vba ingress)" ""
+}
+
+# --- off, on, reset, del ----------------------------------------------------
+test_off_on_reset_del() {
+	local j before
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT)
+	up tcp $NS_B 10.77.0.2 $((LIMIT / 4)) noop
+	nf filter set $FID off
+	# read once off: the last ACKs of the transfer may still be in flight
+	before=$(jget "$(fshow $FID)" bytes.out)
+	check "off/on: counted while on" le $((LIMIT / 4)) "$before"
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "off: not blocked" eq "$RECEIVED" $BIG
+	check "off: nothing counted" eq "$(jget "$(fshow $FID)" bytes.out)" "$before"
+	nf filter set $FID on
+	check "on: counters kept" eq "$(jget "$(fshow $FID)" bytes.out)" "$before"
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "on: blocks again" le "$RECEIVED" $LIMIT
+	nf filter reset $FID
+	j=$(fshow $FID)
+	check "reset: counters zero" eq "$(jget "$j" bytes.out)/$(jget "$j" dropped.out)" 0/0
+	check "reset: exceeded cleared" eq "$(jget "$j" exceeded.out)" false
+	up tcp $NS_B 10.77.0.2 $((LIMIT / 4)) noop
+	check "reset: traffic flows again" eq "$RECEIVED" $((LIMIT / 4))
+	nf filter del $FID
+	check "del: gone" eq "$(nf filter show $FID 2>&1 >/dev/null)" "netfil: no filter with id '$FID'"
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "del: unlimited again" eq "$RECEIVED" $BIG
+}
+
+# --- reject vs drop --------------------------------------------------------
+test_reject_vs_drop() {
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT action reject)
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "reject: sender error" one_of "$SENT_ERR" ECONNABORTED ECONNRESET EPIPE
+	check "reject: within a second" lt "$SENT_MS" 1000
+	check "reject: peer got a reset" eq "$(field "$TMP"/sink.out err)" ECONNRESET
+	up tcp $NS_B 10.77.0.2 1000 noop
+	check "reject: new connect refused at once" eq "$(field "$TMP"/send.out err)" EPERM
+	up udp $NS_B 10.77.0.2 1000 noop
+	check "reject: UDP send refused at once" eq "$(field "$TMP"/send.out err)" EPERM
+	nf filter set $FID action drop
+	up tcp $NS_B 10.77.0.2 1000 noop
+	check "drop: connect is not refused, it stalls" eq "$SENT_ERR" timeout
+	check "drop: nothing arrived" eq "$RECEIVED" 0
+	nf filter del $FID
+	FID=$(nf filter add ip fd77::2 obyte $LIMIT action drop)
+	up tcp $NS_B fd77::2 $BIG noop
+	check "drop: sender stalls, no error" eq "$SENT_ERR" timeout
+	check "drop: peer got at most the limit" le "$RECEIVED" $LIMIT
+	nf filter del $FID
+}
+
+# --- netfil run --------------------------------------------------------------
+test_run() {
+	local rc sp
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+		--idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	nf run obyte $LIMIT -- $A "$NFT" send tcp 10.77.0.2 $PORT $BIG --timeout 2500 \
+		> "$TMP"/send.out 2> "$TMP"/run.err
+	rc=$?
+	wait $sp
+	RECEIVED=$(field "$TMP"/sink.out received)
+	check "run: limited" le "$RECEIVED" $LIMIT
+	check "run: flowed" le $((LIMIT / 2)) "$RECEIVED"
+	check "run: summary on stderr" contains "$(cat "$TMP"/run.err)" "exceeded out"
+	check "run: exit status of the command" eq $rc 0
+	nf run -- sh -c 'exit 7' 2>/dev/null
+	check "run: propagates exit 7" eq $? 7
+	check "run: filter removed afterwards" eq "$(nf filter list)" ""
+}
+
+# --- sysctl ------------------------------------------------------------------
+test_sysctl() {
+	local out
+	out=$(nf sysctl net.netfil.ip.addr=fd77::2 net.netfil.ip.obyte=1M)
+	check "sysctl: echoes what it set" contains "$out" "net.netfil.ip.obyte = 1048576"
+	check "sysctl: created off, as the original" eq "$(nf sysctl net.netfil.ip.status)" "net.netfil.ip.status = 0"
+	nf sysctl net.netfil.ip.status=1 >/dev/null
+	check "sysctl: status on" eq "$(nf sysctl net.netfil.ip.status)" "net.netfil.ip.status = 1"
+	check "sysctl: ipv6 address round trip" eq "$(nf sysctl net.netfil.ip.addr)" "net.netfil.ip.addr = fd77::2"
+	up tcp $NS_B fd77::2 $((1024 * 1024 * 2)) noop
+	check "sysctl: limit enforced" le "$RECEIVED" 1048576
+	check "sysctl: read-only exceeded key" eq "$(nf sysctl net.netfil.ip.exceeded_out)" "net.netfil.ip.exceeded_out = 1"
+	nf sysctl net.netfil.ip.addr=10.77.0.2/32 >/dev/null
+	check "sysctl: address changed in place" eq "$(nf sysctl net.netfil.ip.addr)" "net.netfil.ip.addr = 10.77.0.2"
+	in_b "$NETFIL" sysctl net.netfil.interface.list=vba,lo net.netfil.interface.iobyte=5G >/dev/null
+	check "sysctl: interface list" eq "$(nf sysctl net.netfil.interface.list)" "net.netfil.interface.list = vba,lo"
+	nf sysctl net.netfil.socket.pid=$$ net.netfil.socket.ibyte=1K >/dev/null
+	check "sysctl: socket pid" eq "$(nf sysctl net.netfil.socket.pid)" "net.netfil.socket.pid = $$"
+	out=$(nf sysctl -a)
+	check "sysctl -a: every key" eq "$(echo "$out" | wc -l)" 36
+	check "sysctl -a: key = value" eq "$(echo "$out" | grep -vc '^net\.netfil\.[a-z]*\.[a-z_]* = ')" 0
+	check "sysctl: filters visible in list" eq "$(nf -j filter list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 3
+	for id in $(nf -j filter list | python3 -c 'import json,sys; print(" ".join(str(f["id"]) for f in json.load(sys.stdin)))'); do
+		in_b "$NETFIL" filter del $id
+	done
+}
+
+# --- privilege ---------------------------------------------------------------
+test_privilege() {
+	local before out rc
+	FID=$(nf filter add ip 10.77.0.9 obyte 1000)
+	before=$(nf -j filter list)
+	cp "$NETFIL" "$TMP"/netfil-unpriv
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		"$TMP"/netfil-unpriv filter set $FID obyte 0 2>&1)
+	rc=$?
+	check "nobody: refused with exit 1" eq $rc 1
+	check "nobody: clear message" contains "$out" "permission denied"
+	check "nobody: one line" eq "$(echo "$out" | wc -l)" 1
+	check "nobody: nothing changed" eq "$(nf -j filter list)" "$before"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		"$TMP"/netfil-unpriv unload 2>&1)
+	check "nobody: cannot unload" eq "$?/$(nf -j filter list)" "1/$before"
+	nf filter del $FID
+}
+
+# --- bad input: exit 1, one line naming the token, nothing changed ----------
+test_bad_input() {
+	local before out rc line args token
+	FID=$(nf filter add ip 10.77.0.8 obyte 1000)
+	DUP_PID=$$
+	nf filter add socket pid $DUP_PID >/dev/null
+	before=$(nf -j filter list)
+	while IFS='|' read -r args token; do
+		[ -z "$args" ] && continue
+		out=$(eval "nf $args" 2>&1 >/dev/null)
+		rc=$?
+		line=$(echo "$out" | wc -l)
+		check "bad input [$args]: exit 1, one line naming '$token'" \
+			eq "$rc/$line/$(contains "$out" "$token" && echo named)" "1/1/named"
+		check "bad input [$args]: nothing changed" eq "$(nf -j filter list)" "$before"
+	done <<-EOF
+	filter add socket pid 999999999|999999999
+	filter add socket pid 4194000|4194000
+	filter add socket pid abc|abc
+	filter add socket tree|PID
+	filter add socket|pid
+	filter add ip 10.0.0.300|10.0.0.300
+	filter add ip 10.0.0.0/33|10.0.0.0/33
+	filter add ip fd00::/129|fd00::/129
+	filter add ip fd00::zz|fd00::zz
+	filter add ip|PREFIX
+	filter add interface nosuchif0|nosuchif0
+	filter add interface lo,nosuchif1|nosuchif1
+	filter add ip 10.1.1.1 obyte 10Q|10Q
+	filter add ip 10.1.1.1 obyte -5|-5
+	filter add ip 10.1.1.1 obyte 1.5M|1.5M
+	filter add ip 10.1.1.1 obyte 99999999999999999999|99999999999999999999
+	filter add ip 10.1.1.1 obyte 20000000T|20000000T
+	filter add ip 10.1.1.1 obyte|obyte
+	filter add ip 10.1.1.1 action maybe|maybe
+	filter add ip 10.1.1.1 colour red|colour
+	filter add ip 10.77.0.8|10.77.0.8
+	filter add socket pid $DUP_PID|$DUP_PID
+	filter add mac 00:11|mac
+	filter show 4242|4242
+	filter set 4242 on|4242
+	filter del 4242|4242
+	filter reset 4242|4242
+	filter del x1|x1
+	filter set $FID obyte 1Z|1Z
+	filter set $FID|missing
+	filter frob|frob
+	frob|frob
+	sysctl net.netfil.ip.nosuch=1|net.netfil.ip.nosuch
+	sysctl net.netfil.ip.ibyte=12parsecs|12parsecs
+	sysctl net.netfil.ip.status=2|2
+	sysctl net.netfil.ip.bytes_in=5|net.netfil.ip.bytes_in
+	sysctl net.netfil.ip.addr=1.2.3|1.2.3
+	sysctl net.netfil.socket.pid=999999999|999999999
+	sysctl net.netfil.interface.list=nosuchif2|nosuchif2
+	sysctl net.netfil.ip.obyte=1K net.netfil.ip.status=maybe|maybe
+	run obyte 1X -- true|1X
+	run obyte 1K true|true
+	EOF
+	for id in $(nf -j filter list | python3 -c 'import json,sys; print(" ".join(str(f["id"]) for f in json.load(sys.stdin)))'); do
+		nf filter del $id
+	done
+}
+
+# --- many filters at once ------------------------------------------------------
+test_many_filters() {
+	local i j
+	for i in $(seq 1 300); do
+		nf filter add ip 10.$((100 + i / 250)).$((i % 250)).0/24 >/dev/null || break
+	done
+	FID=$(nf filter add ip 10.77.0.0/24 obyte $LIMIT)
+	for i in $(seq 1 20); do
+		nf filter add ip fd99:$i::/32 >/dev/null
+	done
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	j=$(fshow $FID)
+	check "many filters: the matching one limits" le "$RECEIVED" $LIMIT
+	check "many filters: exceeded" eq "$(jget "$j" exceeded.out)" true
+	check "many filters: listed" eq "$(nf -j filter list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 321
+	for id in $(nf -j filter list | python3 -c 'import json,sys; print(" ".join(str(f["id"]) for f in json.load(sys.stdin)))'); do
+		nf filter del $id
+	done
+}
+
+# --- unload leaves nothing behind and restores connectivity ---------------
+test_unload() {
+	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
+	in_b "$NETFIL" filter add interface vba ibyte 1000 >/dev/null
+	up tcp $NS_B 10.77.0.2 100000 noop
+	check "unload: blocked before" le "$RECEIVED" 1000
+	nf unload
+	check "unload: no pins" eq "$(ls "$NETFIL_PIN_DIR" 2>&1 | grep -c .)" 1
+	check "unload: no cgroup attachments" eq "$(bpftool cgroup show "$NETFIL_CGROUP" | grep -c nf_)" 0
+	check "unload: no netfil programs" eventually no_nf_progs
+	check "unload: no tc filter" eq "$(in_b tc filter show dev vba ingress)$(in_b tc filter show dev vba egress)" ""
+	check "unload: clsact removed" eq "$(in_b tc qdisc show dev vba | grep -c clsact)" 0
+	check "unload: no reaper" eq "$(ps -eo stat=,comm= | awk '$2 == "netfil-reaper" && $1 !~ /^Z/')" ""
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "unload: connectivity restored" eq "$RECEIVED" $BIG
+}
+
+main() {
+	setup_cgroup || { log "cannot create test cgroup"; exit 1; }
+	setup_net || { log "cannot create test namespaces"; exit 1; }
+	nf load || { log "netfil load failed"; exit 1; }
+	check "load: reaper running" eq "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["reaper_pid"] > 0)')" True
+	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
+		test_tree_child test_address_download test_interface_total test_off_on_reset_del \
+		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
+		test_many_filters test_unload}; do
+		log "== $t"
+		$t
+	done
+	summary
+}
+
+main

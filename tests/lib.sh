@@ -1,0 +1,135 @@
+# Shared by netfil's shell tests.  Source it; it sets up nothing by itself.
+#
+# Isolation: every test run gets its own cgroup under the cgroup v2 root,
+# its own pin directory and its own network namespaces, all named after
+# the run's pid, and removes them on exit, whether the tests passed,
+# failed or were interrupted.  netfil is never attached to the root cgroup.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NETFIL=${NETFIL:-$ROOT/build/netfil}
+NFT=$ROOT/build/nftraffic
+RUN_ID=${RUN_ID:-$$}
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+export NETFIL_CGROUP=$CG2/netfil-test-$RUN_ID
+export NETFIL_PIN_DIR=/sys/fs/bpf/netfil-test-$RUN_ID
+TMP=$(mktemp -d /tmp/netfil-test.XXXXXX)
+chmod 755 "$TMP"
+NS_A=nft-a-$RUN_ID	# the client host: netfil's cgroup programs see it
+NS_B=nft-b-$RUN_ID	# server, reached over veth A<->B (10.77.0.0/24, fd77::/64)
+NS_C=nft-c-$RUN_ID	# server, reached over veth A<->C (10.78.0.0/24, fd78::/64)
+PASS=0
+FAIL=0
+
+log() { printf '%s\n' "$*" >&2; }
+
+# check NAME COMMAND...: one assertion.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		PASS=$((PASS + 1))
+		log "ok   $name"
+	else
+		FAIL=$((FAIL + 1))
+		log "FAIL $name"
+	fi
+}
+
+le() { [ "$1" -le "$2" ] 2>/dev/null || { log "  want $1 <= $2"; return 1; }; }
+lt() { [ "$1" -lt "$2" ] 2>/dev/null || { log "  want $1 < $2"; return 1; }; }
+eq() { [ "$1" = "$2" ] || { log "  want '$1' = '$2'"; return 1; }; }
+one_of() { local v=$1; shift; for x in "$@"; do [ "$v" = "$x" ] && return 0; done; log "  '$v' not in: $*"; return 1; }
+contains() { case $1 in *"$2"*) return 0 ;; esac; log "  '$1' lacks '$2'"; return 1; }
+
+# field FILE KEY: the value of KEY=value in nftraffic's report line.
+field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
+
+in_a() { nsenter --net=/run/netns/$NS_A "$@"; }
+in_b() { nsenter --net=/run/netns/$NS_B "$@"; }
+in_c() { nsenter --net=/run/netns/$NS_C "$@"; }
+nf() { "$NETFIL" "$@"; }
+
+# jget JSON PATH: a value from netfil's JSON, e.g. jget "$(nf -j filter show 1)" bytes.out
+jget() { python3 -c 'import json,sys
+v=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"; }
+
+# eventually CMD...: true once CMD succeeds, polled for up to 3 s; for
+# state the kernel releases asynchronously (programs freed after RCU).
+eventually() {
+	local i
+	for i in $(seq 1 120); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.025
+	done
+	"$@"
+}
+
+no_nf_progs() { eq "$(bpftool prog show | grep ' name nf_')" ""; }
+
+# wait_file PATH: bounded wait for a file a background process creates.
+wait_file() {
+	local i
+	for i in $(seq 1 200); do
+		[ -e "$1" ] && return 0
+		sleep 0.025
+	done
+	log "  timed out waiting for $1"
+	return 1
+}
+
+setup_net() {
+	ip netns add $NS_A && ip netns add $NS_B && ip netns add $NS_C || return 1
+	ip link add vab-$RUN_ID netns $NS_A type veth peer name vba-$RUN_ID netns $NS_B
+	ip link add vac-$RUN_ID netns $NS_A type veth peer name vca-$RUN_ID netns $NS_C
+	for ns in $NS_A $NS_B $NS_C; do ip -n $ns link set lo up; done
+	ip -n $NS_A link set vab-$RUN_ID name vab
+	ip -n $NS_B link set vba-$RUN_ID name vba
+	ip -n $NS_A link set vac-$RUN_ID name vac
+	ip -n $NS_C link set vca-$RUN_ID name vca
+	ip -n $NS_A addr add 10.77.0.1/24 dev vab
+	ip -n $NS_A addr add fd77::1/64 dev vab nodad
+	ip -n $NS_B addr add 10.77.0.2/24 dev vba
+	ip -n $NS_B addr add 10.77.0.3/24 dev vba
+	ip -n $NS_B addr add fd77::2/64 dev vba nodad
+	ip -n $NS_B addr add fd77::3/64 dev vba nodad
+	ip -n $NS_A addr add 10.78.0.1/24 dev vac
+	ip -n $NS_A addr add fd78::1/64 dev vac nodad
+	ip -n $NS_C addr add 10.78.0.2/24 dev vca
+	ip -n $NS_C addr add fd78::2/64 dev vca nodad
+	ip -n $NS_A link set vab up
+	ip -n $NS_A link set vac up
+	ip -n $NS_B link set vba up
+	ip -n $NS_C link set vca up
+}
+
+# Everything this run created goes, in an order that cannot fail halfway:
+# processes first (they pin the cgroup), then netfil, then the rest.
+cleanup() {
+	local pids
+	trap - EXIT INT TERM
+	pids=$(jobs -p)
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	"$ROOT/build/netfil" unload >/dev/null 2>&1
+	if [ -d "$NETFIL_CGROUP" ]; then
+		echo $$ > "$CG2/cgroup.procs" 2>/dev/null
+		[ -e "$NETFIL_CGROUP/cgroup.kill" ] && echo 1 > "$NETFIL_CGROUP/cgroup.kill"
+		for i in $(seq 1 100); do rmdir "$NETFIL_CGROUP" 2>/dev/null && break; sleep 0.02; done
+	fi
+	rm -rf "$NETFIL_PIN_DIR" 2>/dev/null
+	for ns in $NS_A $NS_B $NS_C; do ip netns del $ns 2>/dev/null; done
+	rm -rf "$TMP"
+}
+
+# Join the test cgroup: from here on every process this shell starts is
+# inside it, and netfil is attached there only.
+setup_cgroup() {
+	mkdir -p "$NETFIL_CGROUP" && echo $$ > "$NETFIL_CGROUP/cgroup.procs"
+}
+
+summary() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}

@@ -1,0 +1,54 @@
+#!/bin/bash
+# netfil's whole test suite, as root:
+#   1. unit tests of the BPF programs (BPF_PROG_TEST_RUN on crafted packets)
+#   2. end-to-end tests with the release CLI
+#   3. the same end-to-end tests with the ASan+UBSan build of the CLI and
+#      library
+# Each part runs in its own cgroup, pin directory and namespaces and cleans
+# up after itself.  The last line is the total "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "netfil tests need root (CAP_BPF, CAP_NET_ADMIN)" >&2; exit 1; }
+
+PASSED=0
+FAILED=0
+
+# part NAME CMD...: run one part, add its closing "N passed, N failed".
+part() {
+	local name=$1 log line p f
+	shift
+	log=$(mktemp)
+	echo "### $name"
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$line" ]; then
+		echo "### $name: no result (crashed?)"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*, }
+	f=${f%% failed*}
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+}
+
+unit() {
+	local cg2 rc
+	cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	export NETFIL_CGROUP=$cg2/netfil-unit-$$ NETFIL_PIN_DIR=/sys/fs/bpf/netfil-unit-$$
+	mkdir -p "$NETFIL_CGROUP"
+	build/test_prog
+	rc=$?
+	build/netfil unload >/dev/null 2>&1
+	rmdir "$NETFIL_CGROUP"
+	return $rc
+}
+
+part "unit: BPF programs" unit
+part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
+part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/e2e.sh
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
