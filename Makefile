@@ -61,10 +61,16 @@ $(O)/nftraffic: tests/nftraffic.c
 test: all
 	tests/run.sh
 
-demo: $(O)/netfil $(O)/nftraffic
+demo: all
 	scripts/demo.sh
+
+bench: all
+	bench/bench.sh --json $(O)/bench.json
+
+bench-smoke: all
+	bench/bench.sh --smoke --json $(O)/bench-smoke.json
 
 clean:
 	rm -rf $(O)
 
-.PHONY: all test demo clean
+.PHONY: all test demo bench bench-smoke clean

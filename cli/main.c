@@ -205,6 +205,45 @@ static int do_reaper(int argc, char **argv)
 	return err ? fail_errno(err, "reaper") : 0;
 }
 
+static const struct cmd cmds[];
+
+/* netfil batch FILE: one command per line, as bpftool -b does; stops at
+ * the first failing line, which it names.  Lines are split on blanks;
+ * '#' starts a comment. */
+static int do_batch(int argc, char **argv)
+{
+	char *line = NULL, *args[64], *save, *tok;
+	size_t cap = 0;
+	int n, lineno = 0, err = 0;
+	FILE *f;
+
+	if (argc != 1)
+		return fail(argc ? "unexpected argument '%s'" : "missing FILE after 'batch'",
+			    argc ? argv[1] : "");
+	f = strcmp(argv[0], "-") ? fopen(argv[0], "re") : stdin;
+	if (!f)
+		return fail("cannot open '%s': %s", argv[0], strerror(errno));
+	while (!err && getline(&line, &cap, f) > 0) {
+		lineno++;
+		if (strchr(line, '#'))
+			*strchr(line, '#') = '\0';
+		n = 0;
+		for (tok = strtok_r(line, " \t\n", &save); tok && n < 64;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			args[n++] = tok;
+		if (!n)
+			continue;
+		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run"))
+			err = fail("%s:%d: '%s' is not allowed in a batch", argv[0], lineno, args[0]);
+		else if (cmd_select(cmds, n, args))
+			err = fail("%s:%d: command failed", argv[0], lineno);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return err;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -219,6 +258,7 @@ static int do_help(int argc, char **argv)
 		"       netfil sysctl { -a | KEY ... | KEY=VALUE ... }\n"
 		"       netfil run [LIMITS] [action { reject | drop }] -- CMD [ARG...]\n"
 		"       netfil reaper\n"
+		"       netfil batch { FILE | - }\n"
 		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
 		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
 		"       OPTIONS := { -j | --json } | { -p | --pretty } | --pin-dir DIR |\n"
@@ -234,6 +274,7 @@ static const struct cmd cmds[] = {
 	{ "sysctl", do_sysctl },
 	{ "run", do_run },
 	{ "reaper", do_reaper },
+	{ "batch", do_batch },
 	{ "help", do_help },
 	{ 0 }
 };

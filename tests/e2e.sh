@@ -132,6 +132,78 @@ test_tree_child() {
 	nf filter del $FID
 }
 
+# --- an accepted socket inherits its listener's record ----------------------
+test_accepted_inherits() {
+	local sp
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	$A "$NFT" source tcp 10.77.0.1 $PORT $BIG --ready "$TMP"/r1 --idle 700 > "$TMP"/source.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	FID=$(nf filter add socket pid $sp obyte $LIMIT)
+	in_b "$NFT" fetch tcp 10.77.0.1 $PORT --idle 700 > "$TMP"/fetch.out
+	wait $sp
+	RECEIVED=$(field "$TMP"/fetch.out received)
+	check "accepted socket: server's upload limited" le "$RECEIVED" $LIMIT
+	check "accepted socket: flowed" le $((LIMIT / 2)) "$RECEIVED"
+	check "accepted socket: counted on the server's filter" eq "$(jget "$(fshow $FID)" exceeded.out)" true
+	nf filter del $FID
+}
+
+# --- overlapping socket filters: all apply, none double-counts -------------
+test_overlap() {
+	local sh_pid sp child jt jp
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+		--idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	$A bash -c "$NFT send tcp 10.77.0.2 $PORT $BIG --timeout 2500 --wait $TMP/go --ready $TMP/r2 > $TMP/send.out; true" &
+	sh_pid=$!
+	wait_file "$TMP"/r2
+	child=$(pgrep -P $sh_pid -x nftraffic)
+	TREE=$(nf filter add socket tree $sh_pid obyte $((LIMIT * 2)))
+	FID=$(nf filter add socket pid $child obyte $LIMIT)
+	echo go > "$TMP"/go
+	wait $sh_pid $sp
+	jt=$(fshow $TREE)
+	jp=$(fshow $FID)
+	check "overlap: the tighter (pid) limit holds" le "$(field "$TMP"/sink.out received)" $LIMIT
+	check "overlap: pid filter exceeded" eq "$(jget "$jp" exceeded.out)" true
+	check "overlap: tree filter counted the same bytes once" eq "$(jget "$jt" bytes.out)" "$(jget "$jp" bytes.out)"
+	check "overlap: tree filter not exceeded" eq "$(jget "$jt" exceeded.out)" false
+	nf filter del $FID
+	nf filter del $TREE
+}
+
+# --- concurrent senders on both cores never push a counter past its limit --
+test_concurrent() {
+	local i pids="" sum=0 j
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop)
+	rm -f "$TMP"/go && mkfifo "$TMP"/go
+	for i in 1 2 3 4; do
+		PORT=$((PORT + 1))
+		rm -f "$TMP"/r1 "$TMP"/r2
+		nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+			--idle 700 > "$TMP"/sink$i.out &
+		pids="$pids $!"
+		wait_file "$TMP"/r1
+		$A "$NFT" send tcp 10.77.0.2 $PORT $BIG --timeout 2000 --wait "$TMP"/go \
+			--ready "$TMP"/r2 > /dev/null &
+		pids="$pids $!"
+		wait_file "$TMP"/r2
+	done
+	echo go > "$TMP"/go
+	wait $pids
+	for i in 1 2 3 4; do sum=$((sum + $(field "$TMP"/sink$i.out received))); done
+	j=$(fshow $FID)
+	check "concurrent: admitted <= limit" le "$(jget "$j" bytes.out)" $LIMIT
+	check "concurrent: all peers together got <= limit" le $sum $LIMIT
+	check "concurrent: exceeded" eq "$(jget "$j" exceeded.out)" true
+	nf filter del $FID
+}
+
 # --- per-address download limit, and other addresses unaffected -----------
 test_address_download() {
 	local addr other
@@ -393,7 +465,7 @@ main() {
 	nf load || { log "netfil load failed"; exit 1; }
 	check "load: reaper running" eq "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["reaper_pid"] > 0)')" True
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
-		test_tree_child test_address_download test_interface_total test_off_on_reset_del \
+		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_unload}; do
 		log "== $t"

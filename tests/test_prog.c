@@ -132,11 +132,13 @@ static struct netfil_filter get(uint32_t id)
 
 static void del_all(void)
 {
-	struct netfil_filter all[64];
-	int i, n = netfil_filter_list(nf, all, 64);
+	int i, n = netfil_filter_list(nf, NULL, 0);
+	struct netfil_filter *all = calloc((size_t)n + 1, sizeof(*all));
 
-	for (i = 0; i < n && i < 64; i++)
+	n = netfil_filter_list(nf, all, n);
+	for (i = 0; i < n; i++)
 		netfil_filter_del(nf, all[i].id);
+	free(all);
 }
 
 static void test_ipv4_prefix_match(void)
@@ -286,6 +288,62 @@ static void test_interface_counts_l3(void)
 	del_all();
 }
 
+/* netfil must hold 10,000 IP prefixes, 1,024 socket filters and 64
+ * interfaces at once, and refuse the next one of each with ENOSPC. */
+static void test_capacity(void)
+{
+	struct netfil_filter f = { .on = true };
+	char pfx[64], cmd[128];
+	uint32_t id, probe = 0;
+	int i, err, fails = 0;
+
+	for (i = 0; i < 10000; i++) {
+		if (i < 5000)
+			snprintf(pfx, sizeof(pfx), "10.%d.%d.0/24", i / 250, i % 250);
+		else
+			snprintf(pfx, sizeof(pfx), "fd00:%x:%x::/48", (i - 5000) / 250, (i - 5000) % 250);
+		memset(&f.match, 0, sizeof(f.match));
+		netfil_parse_prefix(pfx, &f.match);
+		err = netfil_filter_add(nf, &f, &id);
+		fails += err != 0;
+		if (i == 1757)
+			probe = id;	/* 10.7.7.0/24 */
+	}
+	ASSERT_EQ(fails, 0, "10,000 ip filters added");
+	ASSERT_EQ(run(prog_egress, "192.0.2.1", "10.7.7.9", 10), 1, "packet at scale");
+	ASSERT_EQ(get(probe).bytes[NETFIL_OUT], l3len("x", 10), "right prefix at scale");
+
+	memset(&f.match, 0, sizeof(f.match));
+	f.match.kind = NETFIL_SOCKET;
+	f.match.pid = getpid();
+	for (i = 1, fails = 0; i <= 1024; i++) {
+		f.match.start = (uint64_t)i;	/* 1,024 distinct processes */
+		fails += netfil_filter_add(nf, &f, &id) != 0;
+	}
+	ASSERT_EQ(fails, 0, "1,024 socket filters added");
+	f.match.start = 5000;
+	ASSERT_EQ(netfil_filter_add(nf, &f, &id), -ENOSPC, "socket filter 1,025");
+
+	for (i = 0; i < 33; i++) {
+		snprintf(cmd, sizeof(cmd), "ip link add cap%da type veth peer name cap%db", i, i);
+		ASSERT_OK(system(cmd), cmd);
+	}
+	memset(&f.match, 0, sizeof(f.match));
+	f.match.kind = NETFIL_IFACE;
+	f.match.n_ifaces = 16;
+	for (i = 0; i < 64; i++) {
+		snprintf(f.match.ifaces[i % 16], NETFIL_IFNAME_LEN, "cap%d%c", i / 2,
+			 i % 2 ? 'b' : 'a');
+		if (i % 16 == 15)
+			ASSERT_OK(netfil_filter_add(nf, &f, &id), "16 interfaces");
+	}
+	f.match.n_ifaces = 1;
+	snprintf(f.match.ifaces[0], NETFIL_IFNAME_LEN, "cap32a");
+	ASSERT_EQ(netfil_filter_add(nf, &f, &id), -ENOSPC, "interface 65");
+	del_all();
+	ASSERT_EQ(netfil_filter_list(nf, NULL, 0), 0, "all deleted");
+}
+
 int main(void)
 {
 	int err;
@@ -317,6 +375,7 @@ int main(void)
 	RUN_TEST(test_limit_exact_ipv6_in);
 	RUN_TEST(test_iobyte_counts_both);
 	RUN_TEST(test_interface_counts_l3);
+	RUN_TEST(test_capacity);
 
 	netfil_close(nf);
 	err = netfil_unload(&opts);
