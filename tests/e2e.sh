@@ -442,6 +442,40 @@ test_many_filters() {
 	done
 }
 
+# --- limits hold with no netfil process alive --------------------------------
+reaper_pid() { nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["reaper_pid"])'; }
+reaper_gone() { [ "$(reaper_pid)" = 0 ]; }
+test_no_process_needed() {
+	local rp
+	rp=$(reaper_pid)
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop)
+	kill -9 "$rp"
+	check "crash: status sees the reaper gone" eventually reaper_gone
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "crash: limit still enforced" le "$RECEIVED" $LIMIT
+	check "crash: and counted" eq "$(jget "$(fshow $FID)" exceeded.out)" true
+	nf load
+	check "crash: load restarts the reaper" lt 0 "$(reaper_pid)"
+	nf filter del $FID
+}
+
+# --- batch: many commands in one process, the failing line named ----------
+test_batch() {
+	local out
+	printf 'filter add ip 10.91.0.0/16 obyte 1M  # a comment\n\nfilter add ip fd91::/32\n' > "$TMP"/ok.batch
+	nf batch "$TMP"/ok.batch >/dev/null
+	check "batch: applied" eq "$(nf -j filter list | python3 -c 'import json,sys; print(" ".join(f["prefix"] for f in json.load(sys.stdin)))')" "10.91.0.0/16 fd91::/32"
+	printf 'filter add ip 10.92.0.0/16\nfilter add ip 10.92.0.0/99\nfilter add ip 10.93.0.0/16\n' > "$TMP"/bad.batch
+	out=$(nf batch "$TMP"/bad.batch 2>&1 >/dev/null)
+	check "batch: exit 1 at the bad line" eq "$?" 1
+	check "batch: names the token" contains "$out" "10.92.0.0/99"
+	check "batch: names file and line" contains "$out" "bad.batch:2"
+	check "batch: stops there" eq "$(nf -j filter list | grep -c 10.93)" 0
+	for id in $(nf -j filter list | python3 -c 'import json,sys; print(" ".join(str(f["id"]) for f in json.load(sys.stdin)))'); do
+		nf filter del $id
+	done
+}
+
 # --- unload leaves nothing behind and restores connectivity ---------------
 test_unload() {
 	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
@@ -463,11 +497,11 @@ main() {
 	setup_cgroup || { log "cannot create test cgroup"; exit 1; }
 	setup_net || { log "cannot create test namespaces"; exit 1; }
 	nf load || { log "netfil load failed"; exit 1; }
-	check "load: reaper running" eq "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["reaper_pid"] > 0)')" True
+	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
 		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
-		test_many_filters test_unload}; do
+		test_many_filters test_batch test_no_process_needed test_unload}; do
 		log "== $t"
 		$t
 	done
