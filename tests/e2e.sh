@@ -238,6 +238,33 @@ test_interface_total() {
 	check "interface: tc filter removed on del" eq "$(in_b tc filter show dev vba ingress)" ""
 }
 
+# --- interface filters count forwarded traffic ---------------------------------
+# A routes between B and C; traffic from C to B crosses A's vab only as
+# forwarded packets, which no socket of A ever sees.
+test_interface_forwarded() {
+	local sp j
+	nsenter --net=/run/netns/$NS_A sysctl -qw net.ipv4.ip_forward=1
+	ip -n $NS_B route add 10.78.0.0/24 via 10.77.0.1
+	ip -n $NS_C route add 10.77.0.0/24 via 10.78.0.1
+	FID=$(in_a "$NETFIL" filter add interface vab obyte $LIMIT)
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+		--idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	in_c "$NFT" send tcp 10.77.0.2 $PORT $BIG --timeout 2500 > "$TMP"/send.out
+	wait $sp
+	j=$(in_a "$NETFIL" -j filter show $FID)
+	check "forwarded: limited on the router's interface" le "$(field "$TMP"/sink.out received)" $LIMIT
+	check "forwarded: flowed" le $((LIMIT / 2)) "$(field "$TMP"/sink.out received)"
+	check "forwarded: counted" eq "$(jget "$j" exceeded.out)" true
+	in_a "$NETFIL" filter del $FID
+	ip -n $NS_B route del 10.78.0.0/24
+	ip -n $NS_C route del 10.77.0.0/24
+	nsenter --net=/run/netns/$NS_A sysctl -qw net.ipv4.ip_forward=0
+}
+
 # --- off, on, reset, del ----------------------------------------------------
 test_off_on_reset_del() {
 	local j before
@@ -499,7 +526,7 @@ main() {
 	nf load || { log "netfil load failed"; exit 1; }
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
-		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_off_on_reset_del \
+		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_batch test_no_process_needed test_unload}; do
 		log "== $t"

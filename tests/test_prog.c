@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -288,6 +289,41 @@ static void test_interface_counts_l3(void)
 	del_all();
 }
 
+/* A pid filter names a process by pid *and* start time: a filter made for
+ * an earlier process with our pid must not count our traffic.  Real UDP
+ * datagrams on this namespace's loopback, from a socket of this process
+ * inside the test cgroup. */
+static void test_pid_reuse(void)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct netfil_filter f = { .on = true };
+	uint32_t old_id = 0, id = 0;
+	uint64_t start = 0;
+	char buf[100] = {};
+	int fd;
+
+	ASSERT_OK(netfil_proc_start(getpid(), &start), "own start time");
+	f.match.kind = NETFIL_SOCKET;
+	f.match.pid = getpid();
+	f.match.start = start - 1;	/* an earlier process with this pid */
+	ASSERT_OK(netfil_filter_add(nf, &f, &old_id), "filter on the old process");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_TRUE(fd >= 0, "socket");
+	ASSERT_EQ(sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+		  sizeof(buf), "send");
+	ASSERT_EQ(get(old_id).bytes[NETFIL_OUT], 0, "old process's filter counts nothing");
+
+	f.match.start = 0;	/* the library reads ours */
+	ASSERT_OK(netfil_filter_add(nf, &f, &id), "filter on this process");
+	ASSERT_EQ(sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+		  sizeof(buf), "send");
+	ASSERT_EQ(get(id).bytes[NETFIL_OUT], 28 + sizeof(buf), "this process counted");
+	ASSERT_EQ(get(old_id).bytes[NETFIL_OUT], 0, "still nothing for the old one");
+	close(fd);
+	del_all();
+}
+
 /* netfil must hold 10,000 IP prefixes, 1,024 socket filters and 64
  * interfaces at once, and refuse the next one of each with ENOSPC. */
 static void test_capacity(void)
@@ -346,7 +382,8 @@ static void test_capacity(void)
 
 int main(void)
 {
-	int err;
+	char path[4096];
+	int err, fd;
 
 	opts.pin_dir = getenv("NETFIL_PIN_DIR");
 	opts.cgroup = getenv("NETFIL_CGROUP");
@@ -358,6 +395,15 @@ int main(void)
 		perror("unshare");
 		return 1;
 	}
+	/* our own traffic goes through netfil's cgroup programs, on the
+	 * loopback of our own namespace */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", opts.cgroup);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dprintf(fd, "%d\n", getpid()) < 0 || system("ip link set lo up")) {
+		perror("joining the test cgroup");
+		return 1;
+	}
+	close(fd);
 	err = netfil_load(&opts);
 	if (err || netfil_open(&opts, &nf)) {
 		fprintf(stderr, "test_prog: load failed: %s\n", strerror(-err));
@@ -375,6 +421,7 @@ int main(void)
 	RUN_TEST(test_limit_exact_ipv6_in);
 	RUN_TEST(test_iobyte_counts_both);
 	RUN_TEST(test_interface_counts_l3);
+	RUN_TEST(test_pid_reuse);
 	RUN_TEST(test_capacity);
 
 	netfil_close(nf);
