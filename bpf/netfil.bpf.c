@@ -264,7 +264,24 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 		st->dropped[dir & 1] += len;
 	}
 	bpf_spin_unlock(&st->lock);
+	/* no helper may run under the lock; one store per crossing */
+	if (ret == CHARGE_CROSSED)
+		st->latched_ns[dir & 1] = bpf_ktime_get_ns();
 	return ret;
+}
+
+/* Take back a drop that turned out to be a packet let through uncounted. */
+static __always_inline void undrop(const struct nf_ref *ref, int dir, __u32 len)
+{
+	struct nf_filter_state *st;
+	__u32 slot = ref->slot;
+
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	if (!st)
+		return;
+	bpf_spin_lock(&st->lock);
+	st->dropped[dir & 1] -= len;
+	bpf_spin_unlock(&st->lock);
 }
 
 /* Give back what charge() admitted when a later filter refused the packet. */
@@ -291,15 +308,19 @@ static __always_inline void kick(const struct nf_ref *ref, int dir)
 
 #define NF_REFS (NF_SOCK_MATCH + 1)
 
-/* Charge a packet to every filter in refs[]; all must admit it.  Returns 0
- * when admitted, else 1 + the action of the filter that refused it. */
-static __always_inline int admit(struct nf_ref *refs, int dir, __u32 len)
+/* Charge a packet to the first n filters in refs[]; all must admit it.
+ * Returns 0 when admitted, else 1 + the action of the filter that refused
+ * it, whose index goes to *who. */
+static __always_inline int admit(struct nf_ref *refs, int n, int dir, __u32 len,
+				 int *who)
 {
 	int i, j, r;
 
 	for (i = 0; i < NF_REFS; i++) {
 		__u8 action = NF_ACT_REJECT;
 
+		if (i >= n)
+			break;
 		r = charge(&refs[i], dir, len, &action);
 		if (r == CHARGE_OK || r == CHARGE_SKIP) {
 			if (r == CHARGE_SKIP)
@@ -314,6 +335,7 @@ static __always_inline int admit(struct nf_ref *refs, int dir, __u32 len)
 			if (refs[j].id)
 				refund(&refs[j], dir, len);
 		}
+		*who = i;
 		return 1 + action;
 	}
 	return 0;
@@ -449,50 +471,60 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 /* Socket and IP filters: cgroup_skb                                   */
 
 struct pkt {
+	bool v6;
 	__u8 l4;
-	bool rst_only;		/* TCP RST without payload */
+	__u32 thoff;		/* where the L4 header starts */
+	__u32 plen;		/* the IP datagram's own idea of its length */
 	__u32 remote4;
 	__u32 remote6[4];
-	bool v6;
 };
 
+/* The IP header, read in place when the head is linear (it nearly always
+ * is at these hooks) and copied out otherwise. */
 static __always_inline int parse(struct __sk_buff *skb, int dir, struct pkt *p)
 {
-	__u32 thoff, plen;
-	__u8 flags;
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+		struct iphdr *ip = data, copy;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-			return -1;
-		p->l4 = ip.protocol;
-		p->remote4 = dir == NF_OUT ? ip.daddr : ip.saddr;
-		thoff = ip.ihl * 4;
-		plen = bpf_ntohs(ip.tot_len);
+		if ((void *)(ip + 1) > end) {
+			if (bpf_skb_load_bytes(skb, 0, &copy, sizeof(copy)))
+				return -1;
+			ip = &copy;
+		}
+		p->l4 = ip->protocol;
+		p->remote4 = dir == NF_OUT ? ip->daddr : ip->saddr;
+		p->thoff = ip->ihl * 4;
+		p->plen = bpf_ntohs(ip->tot_len);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6 = data, copy;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return -1;
+		if ((void *)(ip6 + 1) > end) {
+			if (bpf_skb_load_bytes(skb, 0, &copy, sizeof(copy)))
+				return -1;
+			ip6 = &copy;
+		}
 		p->v6 = true;
-		p->l4 = ip6.nexthdr;
-		__builtin_memcpy(p->remote6, dir == NF_OUT ? &ip6.daddr : &ip6.saddr, 16);
-		thoff = sizeof(ip6);
-		plen = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+		p->l4 = ip6->nexthdr;
+		__builtin_memcpy(p->remote6, dir == NF_OUT ? &ip6->daddr : &ip6->saddr, 16);
+		p->thoff = sizeof(*ip6);
+		p->plen = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	} else {
 		return -1;
 	}
-
-	if (p->l4 == IPPROTO_TCP) {
-		struct tcphdr th;
-
-		if (bpf_skb_load_bytes(skb, thoff, &th, sizeof(th)))
-			return 0;
-		flags = ((__u8 *)&th)[13];
-		p->rst_only = (flags & 0x04) && plen == thoff + th.doff * 4;
-	}
 	return 0;
+}
+
+/* A TCP RST without payload.  Only asked about packets already refused,
+ * so the TCP header is never read on the common path. */
+static __always_inline bool rst_only(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct tcphdr th;
+
+	if (p->l4 != IPPROTO_TCP || bpf_skb_load_bytes(skb, p->thoff, &th, sizeof(th)))
+		return false;
+	return (((__u8 *)&th)[13] & 0x04) && p->plen == p->thoff + th.doff * 4;
 }
 
 static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
@@ -501,7 +533,7 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	struct nf_sock *rec = NULL;
 	struct bpf_sock *sk = skb->sk;
 	struct pkt p = {};
-	int verdict;
+	int verdict, who;
 
 	if (parse(skb, dir, &p))
 		return CG_PASS;
@@ -515,19 +547,20 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	else
 		ip4_ref(p.remote4, &refs[NF_SOCK_MATCH]);
 
+	verdict = admit(refs, NF_REFS, dir, skb->len, &who);
+	if (!verdict)
+		return CG_PASS;
+
 	/* The RST that aborts a connection blocked by a reject filter must
 	 * reach the peer; it carries no data and is not counted. */
-	if (dir == NF_OUT && p.rst_only && blocked(refs)) {
+	if (dir == NF_OUT && verdict == 1 + NF_ACT_REJECT && rst_only(skb, &p)) {
 		struct nf_globals *g = globals();
 
+		undrop(&refs[who & (NF_REFS - 1)], dir, skb->len);
 		if (g)
 			__sync_fetch_and_add(&g->rst_passed, 1);
 		return CG_PASS;
 	}
-
-	verdict = admit(refs, dir, skb->len);
-	if (!verdict)
-		return CG_PASS;
 	if (dir == NF_OUT && verdict == 1 + NF_ACT_DROP)
 		return CG_DROP_SILENT;
 	return CG_REJECT;
@@ -643,13 +676,14 @@ static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
 	struct nf_ref refs[NF_REFS] = {};
 	struct nf_if_val *v;
 	__u32 len;
+	int who;
 
 	v = bpf_map_lookup_elem(&nf_ifaces, &key);
 	if (!v)
 		return TC_ACT_UNSPEC;
 	len = skb->len > v->hlen ? skb->len - v->hlen : 0;
 	refs[0] = v->ref;
-	return admit(refs, dir, len) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	return admit(refs, 1, dir, len, &who) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")

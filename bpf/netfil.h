@@ -75,6 +75,7 @@ struct nf_filter_state {
 	__u64 bytes[2];		/* admitted, L3 */
 	__u64 packets[2];	/* admitted */
 	__u64 dropped[2];	/* bytes refused by this filter */
+	__u64 latched_ns[2];	/* CLOCK_MONOTONIC of the crossing; 0: none */
 };
 
 /* nf_meta[slot]: what the filter matches, kept for listing only. */

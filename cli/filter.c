@@ -154,6 +154,8 @@ json_t *filter_json(const struct netfil_filter *f)
 		"in", (json_int_t)f->dropped[0], "out", (json_int_t)f->dropped[1]));
 	json_object_set_new(o, "exceeded", json_pack("{s:b,s:b}",
 		"in", f->exceeded[0], "out", f->exceeded[1]));
+	json_object_set_new(o, "exceeded_at", json_pack("{s:I,s:I}",
+		"in", (json_int_t)f->exceeded_at[0], "out", (json_int_t)f->exceeded_at[1]));
 	return o;
 }
 

@@ -412,6 +412,7 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 		f->packets[i] = st.packets[i];
 		f->dropped[i] = st.dropped[i];
 		f->exceeded[i] = st.latched[i] == cfg.epoch;
+		f->exceeded_at[i] = f->exceeded[i] ? st.latched_ns[i] : 0;
 	}
 	return cfg.id ? 0 : -ENOENT;
 }

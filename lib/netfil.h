@@ -70,6 +70,7 @@ struct netfil_filter {
 	uint64_t packets[2];
 	uint64_t dropped[2];	/* bytes this filter refused */
 	bool exceeded[2];
+	uint64_t exceeded_at[2];	/* CLOCK_MONOTONIC ns of the crossing */
 };
 
 struct netfil_status {
