@@ -18,8 +18,9 @@ LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c
 CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic
+BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o
 
-all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN)
+all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN) $(BENCH_BIN)
 
 $(O):
 	mkdir -p $(O) $(O)/asan
@@ -57,6 +58,12 @@ $(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
 
 $(O)/nftraffic: tests/nftraffic.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@
+
+$(O)/connrate: bench/connrate.c
+	$(CC) $(CFLAGS) $(WARN) $< -o $@ -lpthread
+
+$(O)/nop.bpf.o: bench/nop.bpf.c $(O)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -I$(O) $(WARN) -Wno-unused-parameter -c $< -o $@
 
 test: all
 	tests/run.sh

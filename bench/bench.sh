@@ -1,16 +1,22 @@
 #!/bin/bash
-# netfil benchmarks: cost per packet of each program and bulk TCP throughput,
-# side by side with no filter in the same run, plus enforcement accuracy.
+# netfil's benchmark suite: what netfil costs, whether that cost grows with
+# the number of filters, and whether it counts exactly; every figure next
+# to a baseline measured in the same run (no filter, nftables, a BPF
+# program that does nothing).
 #
-#   bench/bench.sh [--smoke] [--json FILE]
+#   bench/bench.sh [--smoke] [--json FILE]     (make bench / make bench-smoke)
 #
-# Topology: namespaces A (client, in a cgroup of its own where netfil is
-# attached) and B (iperf3 server) joined by a veth pair.  Nothing outside
-# these namespaces is touched; kernel.bpf_stats_enabled is restored on exit.
-# --smoke runs every measurement once and briefly: it checks that each
-# produces a number, never how fast anything is.
+# Topology (tests/lib.sh): namespace A, the client host, whose processes run
+# in a cgroup of their own where netfil is attached, and B, the server, over
+# a veth pair (10.77.0.0/24, fd77::/64).  Nothing outside these namespaces
+# and this cgroup is touched; kernel.bpf_stats_enabled is restored on exit,
+# and everything is removed even when the run is interrupted.
+#
+# --smoke runs every measurement once and briefly, and checks only that each
+# one produced a number; it never judges speed.
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
+. "$ROOT/bench/nft.sh"
 SMOKE=0
 JSON=$ROOT/build/bench.json
 while [ $# -gt 0 ]; do
@@ -21,90 +27,203 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-REPS=5 SECS=4 NMANY=10000
-[ $SMOKE = 1 ] && REPS=1 SECS=1 NMANY=300
+REPS=3 SECS=3 CONN_SECS=2 TTF_REPS=5
+SIZES="1 100 1000 10000"
+LIMITS="1000000 10000000 100000000"
+if [ $SMOKE = 1 ]; then
+	REPS=1 SECS=1 CONN_SECS=0.5 TTF_REPS=1 SIZES="1 100" LIMITS=100000
+fi
+NMAX=${SIZES##* }
+RES=$TMP/results		# one line per measurement, rendered at the end
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+CONNRATE=$ROOT/build/connrate
+NOP=$ROOT/build/nop.bpf.o
+NOP_PIN=/sys/fs/bpf/netfil-bench-nop-$RUN_ID
+
 bench_cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	unconfigure
 	cleanup
 }
 trap bench_cleanup EXIT
 trap 'exit 1' INT TERM
-command -v iperf3 >/dev/null || { echo "bench: iperf3 missing (scripts/install-deps)" >&2; exit 1; }
+for t in iperf3 nft; do
+	command -v $t >/dev/null || { echo "bench: $t missing (scripts/install-deps)" >&2; exit 1; }
+done
+r() { echo "$*" >> "$RES"; }
 
 setup_cgroup && setup_net || exit 1
-in_b iperf3 -s -D -B 10.77.0.2 -p 5201 -I "$TMP"/iperf.pid >/dev/null
+# Short connections leave TIME_WAIT on the client; let it reuse ports.
+in_a sysctl -qw net.ipv4.tcp_tw_reuse=1
+in_b iperf3 -s -D -B 10.77.0.2 -p 5201 >/dev/null
+rm -f "$TMP"/cr.ready
+in_b "$CONNRATE" server 10.77.0.2 5300 --ready "$TMP"/cr.ready --seconds 3600 >/dev/null &
+wait_file "$TMP"/cr.ready || exit 1
 for i in $(seq 1 100); do in_a bash -c 'exec 3<>/dev/tcp/10.77.0.2/5201' 2>/dev/null && break; sleep 0.02; done
 
-# iperf GBPS: one bulk TCP run from A to B, in Gbit/s.
-iperf() {
-	in_a iperf3 -c 10.77.0.2 -p 5201 -t "$SECS" -J 2>/dev/null |
-		python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
-}
-
-# median/min/max of a list of numbers
-stats() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[1:]]; print("%.3f %.3f %.3f" % (s.median(v), min(v), max(v)))' "$@"; }
-
-prog_stats() { bpftool prog show -j | python3 -c '
-import json,sys
-for p in json.load(sys.stdin):
-    if p.get("name","").startswith("nf_"):
-        print(p["name"], p.get("run_time_ns",0), p.get("run_cnt",0))'; }
-
-# configure N: netfil with one filter of each kind matching the traffic
-# (limits never reached) and N - 3 IP prefixes that match nothing here.
-configure() {
-	local n=$1 i
-	nf unload >/dev/null 2>&1
-	nf load || exit 1
-	{
-		echo "filter add ip 10.77.0.2 iobyte 1T"
-		echo "filter add socket tree $$ iobyte 1T"
-		python3 -c 'import sys
+# ---- configurations ---------------------------------------------------------
+# The N - 1 filters that match nothing: IPv4 /24s and IPv6 /48s, as in
+# bench/nft.sh, so netfil and nftables hold the same prefixes.
+other_prefixes() {
+	python3 -c 'import sys
 for k in range(int(sys.argv[1])):
     h = k // 2
     if k % 2:
-        print("filter add ip fd00:%x:%x::/48 obyte 1T" % (h // 250, h % 250))
+        print("filter add ip fd00:0:%x::/48 iobyte 1T" % h)
     else:
-        print("filter add ip 10.%d.%d.0/24 obyte 1T" % (100 + h // 250, h % 250))' $((n - 3))
-	} > "$TMP"/batch
-	nf batch "$TMP"/batch >/dev/null || exit 1
-	in_a "$NETFIL" filter add interface vab iobyte 1T >/dev/null || exit 1
+        print("filter add ip 10.%d.%d.0/24 iobyte 1T" % (100 + h // 256, h % 256))' "$1"
 }
 
-declare -A TPUT COST
-run_config() {
-	local name=$1 runs="" r before after
-	sysctl -qw kernel.bpf_stats_enabled=1
-	prog_stats > "$TMP"/before
-	for r in $(seq 1 $REPS); do runs="$runs $(iperf)"; done
+unconfigure() {
+	nf unload >/dev/null 2>&1
+	NFT_NS=$NS_A nft_clear
+	if [ -d "$NOP_PIN" ]; then
+		bpftool cgroup detach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/nop_egress
+		in_a tc qdisc del dev vab clsact
+		rm -rf "$NOP_PIN"
+	fi
+	return 0
+}
+
+# netfil with N filters: one IP filter on the server's address, never
+# reached, and N - 1 prefixes that match nothing.
+cfg_netfil() {
+	{ echo "filter add ip 10.77.0.2 iobyte 1T"; other_prefixes $(($1 - 1)); } > "$TMP"/batch
+	nf load && nf batch "$TMP"/batch >/dev/null
+}
+
+# netfil with a matching filter of every kind (so every program has work:
+# a socket tree filter on this shell, the IP filter, an interface filter on
+# A's veth) and N - 3 prefixes that match nothing.
+cfg_allkinds() {
+	{
+		echo "filter add ip 10.77.0.2 iobyte 1T"
+		echo "filter add socket tree $$ iobyte 1T"
+		other_prefixes $(($1 - 3))
+	} > "$TMP"/batch
+	nf load && nf batch "$TMP"/batch >/dev/null &&
+		in_a "$NETFIL" filter add interface vab iobyte 1T >/dev/null
+}
+
+cfg_nft() { NFT_NS=$NS_A nft_load "$1" "$2"; }
+
+# The floor: a cgroup_skb and a tc program that return at once, so the cost
+# per packet of netfil's programs can be read against the cost of running
+# any BPF program there at all (bpf_stats itself takes two clock reads).
+cfg_nop() {
+	[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
+	bpftool prog loadall "$NOP" "$NOP_PIN" &&
+	bpftool cgroup attach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/nop_egress &&
+	in_a tc qdisc add dev vab clsact &&
+	in_a tc filter add dev vab egress bpf da pinned "$NOP_PIN"/nop_tc
+}
+
+# ---- measurements -------------------------------------------------------------
+iperf() {	# STREAMS -> Gbit/s of one run
+	in_a iperf3 -c 10.77.0.2 -p 5201 -t "$SECS" -P "$1" -J 2>/dev/null |
+		python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
+
+prog_stats() {
+	bpftool prog show -j | python3 -c '
+import json,sys
+for p in json.load(sys.stdin):
+    if p.get("name","").startswith(("nf_","nop_")):
+        print(p["name"], p.get("run_time_ns",0), p.get("run_cnt",0))' | sort
+}
+
+# throughput NAME [cost]: REPS runs of 1 and of 4 streams; with "cost",
+# the programs' run time per packet over the 1-stream runs.
+throughput() {
+	local name=$1 s runs i
+	[ "${2:-}" = cost ] && stats_begin
+	for s in 1 4; do
+		runs=""
+		for i in $(seq 1 $REPS); do runs="$runs $(iperf $s)"; done
+		r tput "$name" $s $runs
+		[ "${2:-}" = cost ] && [ $s = 1 ] && stats_end "$name"
+	done
+}
+
+# stats_begin / stats_end NAME: the programs' run time per call between
+# the two, recorded as cost NAME PROG NS.
+stats_begin() { sysctl -qw kernel.bpf_stats_enabled=1; prog_stats > "$TMP"/before; }
+stats_end() {
 	prog_stats > "$TMP"/after
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
-	TPUT[$name]=$(stats $runs)
-	COST[$name]=$(join "$TMP"/before "$TMP"/after | awk '$5 > $3 { printf "%s=%.1f ", $1, ($4 - $2) / ($5 - $3) }')
+	join "$TMP"/before "$TMP"/after |
+		awk -v n="$1" '$5 > $3 { printf "cost %s %s %.1f\n", n, $1, ($4 - $2) / ($5 - $3) }' >> "$RES"
 }
 
-run_config none
-configure 3
-run_config one
-configure $NMANY
-FILTERS_MANY=$(nf -j status | python3 -c 'import json,sys; d=json.load(sys.stdin)["filters"]; print(sum(d.values()))')
-run_config many
-nf unload
+# connrate NAME [cost]: REPS runs of the connection-rate client.
+connrate() {
+	local runs="" i
+	[ "${2:-}" = cost ] && stats_begin
+	for i in $(seq 1 $REPS); do
+		runs="$runs $(in_a "$CONNRATE" client 10.77.0.2 5300 --seconds $CONN_SECS --workers 2 |
+			sed -n 's/.*rate=\([0-9.]*\).*/\1/p')"
+	done
+	[ "${2:-}" = cost ] && stats_end "conn-$1"
+	r conn "$1" $runs
+}
 
-# Accuracy: for each kind of filter, a 1 MB (smoke: 100 KB) limit, a bulk
-# upload past it; what the sender sent, what the peer received, what netfil
-# admitted and the overshoot (admitted - limit, never positive).
+memlock() {
+	bpftool map show -j | python3 -c '
+import json,sys
+print(sum(m.get("bytes_memlock",0) for m in json.load(sys.stdin) if m.get("name","").startswith("nf_")))'
+}
+
+peak_rss() {	# CMD... -> peak resident set of CMD, KiB
+	python3 -c 'import resource,subprocess,sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+log "bench: throughput and cost per packet"
+unconfigure
+throughput none
+cfg_nop && throughput nop cost
+unconfigure
+for n in $SIZES; do
+	cfg_netfil $n && throughput "netfil-$n"
+	r mem "$n" "$(memlock)"
+	[ $n = $NMAX ] && r rss "filter-list-$n" "$(peak_rss "$NETFIL" -j filter list)" &&
+		r rss "filter-add-$n" "$(peak_rss "$NETFIL" filter add ip 10.1.2.3)"
+	unconfigure
+	cfg_nft linear $n && throughput "nft-linear-$n"
+	unconfigure
+	cfg_nft map $n && throughput "nft-map-$n"
+	unconfigure
+done
+cfg_allkinds 3 && throughput "allkinds-3" cost
+unconfigure
+cfg_allkinds $NMAX && throughput "allkinds-$NMAX" cost
+unconfigure
+
+log "bench: connection rate"
+connrate none
+cfg_netfil 1 && connrate netfil-1
+unconfigure
+cfg_allkinds $NMAX && connrate "allkinds-$NMAX" cost
+unconfigure
+cfg_nft linear $NMAX && connrate "nft-linear-$NMAX"
+unconfigure
+cfg_nft map $NMAX && connrate "nft-map-$NMAX"
+unconfigure
+
+# Accuracy: a bulk upload of three times the limit against a filter of each
+# kind.  nftables counts what reaches B (its input hook, after every netfil
+# hook on the way), independently of netfil.
 accuracy() {
 	local kind=$1 limit=$2 id j sp cp port=$((6100 + RANDOM % 1000))
 	nf load >/dev/null
-	rm -f "$TMP"/r1
+	NFT_NS=$NS_B nft_load counter 10.77.0.1
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
 	in_b "$NFT" sink tcp 10.77.0.2 $port --ready "$TMP"/r1 --idle 700 > "$TMP"/sink.out &
 	sp=$!
 	wait_file "$TMP"/r1
-	rm -f "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
 	nsenter --net=/run/netns/$NS_A "$NFT" send tcp 10.77.0.2 $port $((limit * 3)) \
-		--wait "$TMP"/go --ready "$TMP"/r2 --timeout 3000 > "$TMP"/send.out &
+		--wait "$TMP"/go --ready "$TMP"/r2 --timeout 2000 > "$TMP"/send.out &
 	cp=$!
 	wait_file "$TMP"/r2
 	case $kind in
@@ -115,61 +234,54 @@ accuracy() {
 	echo go > "$TMP"/go
 	wait $cp $sp
 	j=$(in_a "$NETFIL" -j filter show $id)
-	echo "$kind $limit $(field "$TMP"/send.out sent) $(field "$TMP"/sink.out received)" \
-		"$(jget "$j" bytes.out) $(( $(jget "$j" bytes.out) - limit ))"
+	r acc $kind $limit "$(field "$TMP"/send.out sent)" "$(field "$TMP"/sink.out received)" \
+		"$(jget "$j" bytes.out)" "$(NFT_NS=$NS_B nft_counter_bytes cnt_in)" "$(jget "$j" dropped.out)"
+	NFT_NS=$NS_B nft_clear
 	nf unload
 }
-ACC=""
-LIMITS="1000000 10000000 100000000"
-[ $SMOKE = 1 ] && LIMITS=100000
+log "bench: accuracy"
 for limit in $LIMITS; do
-	for kind in socket ip interface; do
-		ACC="$ACC$(accuracy $kind $limit)
-"
-	done
+	for kind in socket ip interface; do accuracy $kind $limit; done
 done
 
-# ---- report ---------------------------------------------------------------
-set -- ${TPUT[none]}
-BASE=$1
-echo "## netfil benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r))"
-echo
-echo "Bulk TCP, one stream, A -> B over veth, $REPS runs of ${SECS}s; median (min-max) Gbit/s."
-echo
-echo "| configuration | throughput | ratio to no filter |"
-echo "|---|---|---|"
-for c in none one many; do
-	set -- ${TPUT[$c]}
-	label=$c
-	[ $c = none ] && label="no filter"
-	[ $c = one ] && label="netfil, 1 filter of each kind (3)"
-	[ $c = many ] && label="netfil, $FILTERS_MANY filters"
-	echo "| $label | $1 ($2-$3) | $(python3 -c "print('%.3f' % ($1 / $BASE))") |"
+# Time to fail: from the moment netfil latched the limit (bpf_ktime_get_ns,
+# in the filter's exceeded_at) to the moment the sender saw its error
+# (CLOCK_MONOTONIC, the same clock).
+time_to_fail() {
+	local kind=$1 proto=$2 action=$3 id j sp cp port=$((7100 + RANDOM % 1000)) chunk=16384
+	[ $proto = udp ] && chunk=1000
+	nf load >/dev/null
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
+	in_b "$NFT" sink $proto 10.77.0.2 $port --ready "$TMP"/r1 --idle 500 > /dev/null &
+	sp=$!
+	wait_file "$TMP"/r1
+	nsenter --net=/run/netns/$NS_A "$NFT" send $proto 10.77.0.2 $port 5000000 --chunk $chunk \
+		--wait "$TMP"/go --ready "$TMP"/r2 --timeout 2000 > "$TMP"/send.out &
+	cp=$!
+	wait_file "$TMP"/r2
+	case $kind in
+	socket) id=$(nf filter add socket pid $cp obyte 200000 action $action) ;;
+	ip) id=$(nf filter add ip 10.77.0.2 obyte 200000 action $action) ;;
+	esac
+	echo go > "$TMP"/go
+	wait $cp $sp
+	j=$(nf -j filter show $id)
+	r ttf $kind $proto $action "$(field "$TMP"/send.out err)" \
+		$(( ($(field "$TMP"/send.out end_ns) - $(jget "$j" exceeded_at.out)) / 1000 ))
+	nf unload
+}
+log "bench: time to fail"
+for i in $(seq 1 $TTF_REPS); do
+	for kind in socket ip; do
+		time_to_fail $kind tcp reject
+		time_to_fail $kind udp reject
+	done
 done
-echo
-echo "Cost per packet of each program (run_time_ns / run_cnt, kernel.bpf_stats_enabled):"
-echo
-echo "| program | 3 filters | $FILTERS_MANY filters |"
-echo "|---|---|---|"
-for p in nf_cg_egress nf_cg_ingress nf_tc_egress nf_tc_ingress; do
-	a=$(echo "${COST[one]}" | tr ' ' '\n' | sed -n "s/^$p=//p")
-	b=$(echo "${COST[many]}" | tr ' ' '\n' | sed -n "s/^$p=//p")
-	echo "| $p | ${a:-n/a} ns | ${b:-n/a} ns |"
-done
-echo
-echo "Enforcement accuracy (bulk TCP upload of 3x the limit, action drop):"
-echo
-echo "| kind | limit | sender wrote | peer received | netfil admitted (L3) | overshoot |"
-echo "|---|---|---|---|---|---|"
-echo -n "$ACC" | while read -r kind limit sent recv adm over; do
-	echo "| $kind | $limit | $sent | $recv | $adm | $over |"
-done
-python3 - "$JSON" <<PY
-import json, sys
-acc = [dict(zip(["kind","limit","sent","received","admitted","overshoot"], l.split()))
-       for l in """$ACC""".strip().splitlines()]
-json.dump({"throughput_gbps": {k: v.split() for k, v in {"none": "${TPUT[none]}", "one": "${TPUT[one]}", "many": "${TPUT[many]}"}.items()},
-           "filters_many": $FILTERS_MANY,
-           "cost_ns": {"one": "${COST[one]}".split(), "many": "${COST[many]}".split()},
-           "accuracy": acc}, open(sys.argv[1], "w"), indent=1)
-PY
+time_to_fail ip tcp drop
+time_to_fail ip udp drop
+
+r meta machine "$(nproc) cores, $(free -g | awk '/^Mem/ { print $2 }') GiB, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
+r meta cpu "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+r meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
+r meta command "bench/bench.sh$([ $SMOKE = 1 ] && echo ' --smoke')"
+python3 "$ROOT/bench/report.py" "$RES" "$JSON" $([ $SMOKE = 1 ] && echo --smoke)

@@ -18,23 +18,20 @@
  *
  * One connection goes like this:
  *
- *   client: connect, send B bytes, shutdown(SHUT_WR)   -> FIN
- *   server: read until EOF, close                       -> FIN
- *   client: read returns 0, close
+ *   client: connect, send B bytes, the last one '\n'
+ *   server: read up to the '\n', close                  -> FIN
+ *   client: read returns 0, close                       -> FIN
  *
- * EOF is how the server knows the request is complete, and the client waits
- * for the server's close so that every connection it counts is a full round
- * trip the server has taken part in, not a SYN left in a backlog.
+ * The newline is how the server knows the request is complete, and the
+ * client waits for the server's close so that every connection it counts
+ * is a full round trip the server has taken part in, not a SYN left in a
+ * backlog.
  *
- * Note where TIME_WAIT lands: on the side that sends the first FIN, and with
- * this order that is the client (its shutdown).  Each completed connection
- * thus parks one client ephemeral port in TIME_WAIT for 60 s.  connect() may
- * reuse such a port only if net.ipv4.tcp_tw_reuse allows it: the default (2)
- * does so for loopback only, so across a veth or a real link set it to 1 in
- * the client's namespace, or the run will start failing with EADDRNOTAVAIL
- * once the port range (ip_local_port_range) is used up.  Reuse also needs
- * TCP timestamps and a TIME_WAIT older than tcp_tw_reuse_delay (1 s), which
- * caps the sustained rate at about the size of the port range per second.
+ * The server closes first on purpose: TIME_WAIT lands on the side that
+ * sends the first FIN.  Were it the client, each connection would park one
+ * of its ephemeral ports for 60 s, and the run would soon measure the
+ * search for a free port (or fail with EADDRNOTAVAIL) instead of the cost
+ * of a connection.  --max counts attempts, failed ones included.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -165,15 +162,18 @@ static int server_drain(int fd)
 
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
-		if (n > 0)
+		if (n > 0 && !memchr(buf, '\n', (size_t)n))
 			continue;
+		if (n > 0)
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		close(fd);
-		return 1;
+		break;
 	}
+	close(fd);
+	return 1;
 }
 
 static void server_accept(struct server_worker *w, int epfd)
@@ -272,7 +272,8 @@ static int server_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	ai = resolve(argv[0], argv[1], 1);
-	lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		     0);
 	if (lfd < 0)
 		die_errno("socket");
 	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
@@ -287,7 +288,10 @@ static int server_main(int argc, char **argv)
 	if (stopfd < 0)
 		die_errno("eventfd");
 	for (i = 0; i < SERVER_THREADS; i++) {
-		workers[i] = (struct server_worker){ .lfd = lfd, .stopfd = stopfd };
+		workers[i] = (struct server_worker){
+			.lfd = lfd,
+			.stopfd = stopfd,
+		};
 		errno = pthread_create(&workers[i].tid, NULL, server_thread,
 				       &workers[i]);
 		if (errno)
@@ -296,7 +300,8 @@ static int server_main(int argc, char **argv)
 
 	/* Listening is what matters: the backlog holds early connections. */
 	if (ready) {
-		fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0644);
 		if (fd < 0)
 			die_errno(ready);
 		close(fd);
@@ -393,9 +398,6 @@ static const char *client_once(uint64_t now)
 			goto fail;
 		sent += n;
 	}
-	what = "shutdown";
-	if (shutdown(fd, SHUT_WR))
-		goto fail;
 	/* The server sends nothing back: wait for its close. */
 	what = "read";
 	for (;;) {
@@ -464,8 +466,8 @@ static int client_main(int argc, char **argv)
 			cl.max = parse_u64(argv[++i], 1, UINT64_MAX / 2,
 					   "bad --max '%s'");
 		else if (!strcmp(argv[i], "--bytes"))
-			cl.bytes = parse_u64(argv[++i], 0, MAX_BYTES,
-					     "bad --bytes '%s' (0 to 65536)");
+			cl.bytes = parse_u64(argv[++i], 1, MAX_BYTES,
+					     "bad --bytes '%s' (1 to 65536)");
 		else
 			usage();
 	}
@@ -473,6 +475,7 @@ static int client_main(int argc, char **argv)
 	ai = resolve(argv[0], argv[1], 0);
 	cl.ai = ai;
 	memset(payload, 'x', sizeof(payload));
+	payload[cl.bytes - 1] = '\n';	/* the end of the request */
 	workers = calloc(nworkers, sizeof(*workers));
 	if (!workers)
 		die_errno("calloc");

@@ -68,7 +68,7 @@ _nft() {
 	fi
 	own=$(stat -Lc '%d:%i' /proc/1/ns/net 2>/dev/null || stat -Lc '%d:%i' /proc/self/ns/net)
 	if [ "$(stat -Lc '%d:%i' "$ns")" = "$own" ]; then
-		echo "nft.sh: $ns is the root network namespace; refusing" >&2
+		echo "nft.sh: $ns is the root (or this shell's own) network namespace; refusing" >&2
 		return 1
 	fi
 	nsenter --net="$ns" nft "$@"

@@ -130,30 +130,33 @@ static __always_inline struct nf_globals *globals(void)
 /* Fill a socket's record from the process that owns it.  The ancestry
  * (tgid and start time of each parent up the tree) is what lets a "tree"
  * filter cover children born after the filter was added. */
+/* The task pointer is a BTF pointer in both callers, so fields are read
+ * with plain loads (CO-RE relocated), not one helper call per field: this
+ * runs for every socket the machine creates. */
 static __always_inline void stamp(struct nf_sock *rec, struct task_struct *task)
 {
-	struct task_struct *p = BPF_CORE_READ(task, group_leader);
+	struct task_struct *p = task->group_leader;
+	const struct cred *cred = task->cred;
 	int i;
 
-	rec->tgid = BPF_CORE_READ(task, tgid);
-	rec->pid = BPF_CORE_READ(task, pid);
-	rec->uid = BPF_CORE_READ(task, cred, uid.val);
-	rec->gid = BPF_CORE_READ(task, cred, gid.val);
-	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	rec->start_ns = BPF_CORE_READ(p, start_boottime);
-	bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), &task->comm);
+	rec->tgid = task->tgid;
+	rec->pid = task->pid;
+	rec->uid = cred->uid.val;
+	rec->gid = cred->gid.val;
+	rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	rec->start_ns = p->start_boottime;
+	__builtin_memcpy(rec->comm, task->comm, sizeof(rec->comm));
 
 	rec->n_anc = 0;
 	for (i = 0; i < NF_ANC_MAX; i++) {
-		__u32 tgid = BPF_CORE_READ(p, tgid);
+		__u32 tgid = p->tgid;
 
 		if (!tgid)
 			break;
 		rec->anc[i].tgid = tgid;
-		rec->anc[i].start = BPF_CORE_READ(p, start_boottime) /
-				    (1000000000ULL / NF_USER_HZ);
+		rec->anc[i].start = p->start_boottime / (1000000000ULL / NF_USER_HZ);
 		rec->n_anc = i + 1;
-		p = BPF_CORE_READ(p, real_parent, group_leader);
+		p = p->real_parent->group_leader;
 		if (!p)
 			break;
 	}

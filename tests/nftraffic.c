@@ -11,8 +11,8 @@
  *            once listening or connected)
  *
  * Each prints one line of key=value pairs: bytes moved, the error that ended
- * the transfer (err=none, err=timeout or an errno name) and elapsed_ms, the
- * time from the first byte to the end.  Every run is bounded in bytes and
+ * the transfer (err=none, err=timeout or an errno name), elapsed_ms, the
+ * time from the first byte to the end, and end_ns, when it ended.  Every run is bounded in bytes and
  * time, and addresses are whatever the caller gives: netfil's tests give
  * loopback or addresses of their own namespaces.
  */
@@ -160,10 +160,15 @@ static int connect_to(int type, const char *addr, const char *port, int *err)
 	return fd;
 }
 
+/* end_ns is CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(): the
+ * benchmark compares it with the moment netfil latched a limit. */
 static void report(const char *what, long long bytes, int err, long start)
 {
-	printf("%s=%lld err=%s elapsed_ms=%ld\n", what, bytes, err_name(err),
-	       start ? now_ms() - start : 0);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("%s=%lld err=%s elapsed_ms=%ld end_ns=%lld\n", what, bytes, err_name(err),
+	       start ? now_ms() - start : 0, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	fflush(stdout);
 }
 

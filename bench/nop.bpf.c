@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * nop.bpf.c - the benchmark's floor: programs at netfil's hooks that do
+ * nothing, so that netfil's cost per packet can be read against what
+ * running any BPF program there costs (bpf_stats included).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("cgroup_skb/egress")
+int nop_egress(struct __sk_buff *skb)
+{
+	return 1;
+}
+
+SEC("tc")
+int nop_tc(struct __sk_buff *skb)
+{
+	return -1;	/* TC_ACT_UNSPEC */
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Render the results bench/bench.sh collected: a Markdown report on stdout
+and the same figures as JSON.  With --smoke, also check that every
+measurement produced a number (and nothing about speed) and end with the
+line "N passed, N failed".
+
+usage: report.py RESULTS JSON_OUT [--smoke]
+"""
+import json
+import statistics
+import sys
+
+
+def num(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def load(path):
+    res = {"tput": {}, "cost": {}, "conn": {}, "mem": {}, "rss": {},
+           "acc": [], "ttf": [], "meta": {}}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if not w:
+                continue
+            kind, rest = w[0], w[1:]
+            if kind == "tput":
+                res["tput"].setdefault(rest[0], {})[rest[1]] = rest[2:]
+            elif kind == "cost":
+                res["cost"].setdefault(rest[0], {})[rest[1]] = rest[2]
+            elif kind == "conn":
+                res["conn"][rest[0]] = rest[1:]
+            elif kind == "mem":
+                res["mem"][rest[0]] = rest[1]
+            elif kind == "rss":
+                res["rss"][rest[0]] = rest[1]
+            elif kind == "acc":
+                res["acc"].append(dict(zip(
+                    ["kind", "limit", "sent", "received", "admitted", "nft", "dropped"], rest)))
+            elif kind == "ttf":
+                res["ttf"].append(dict(zip(["kind", "proto", "action", "err", "us"], rest)))
+            elif kind == "meta":
+                res["meta"][rest[0]] = " ".join(rest[1:])
+    return res
+
+
+def summary(values):
+    v = [x for x in (num(s) for s in values) if x is not None]
+    if not v:
+        return None
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+
+
+def fmt(s, unit="", digits=2):
+    if not s:
+        return "n/a"
+    f = "%%.%df" % digits
+    return (f % s["median"]) + unit + " (" + (f % s["min"]) + "-" + (f % s["max"]) + ")"
+
+
+def label(cfg):
+    if cfg.startswith("conn-"):
+        return label(cfg[5:]) + ", connection-rate runs"
+    if cfg == "none":
+        return "no filter"
+    if cfg == "nop":
+        return "floor: BPF programs that do nothing"
+    kind, n = cfg.rsplit("-", 1)
+    return {"netfil": "netfil, %s filter(s)",
+            "allkinds": "netfil, %s filters incl. one matching of each kind",
+            "nft-linear": "nftables, linear chain of %s quota rules",
+            "nft-map": "nftables, %s quotas behind interval maps"}[kind] % n
+
+
+def main():
+    res = load(sys.argv[1])
+    smoke = "--smoke" in sys.argv
+    out = {"meta": res["meta"], "throughput_gbps": {}, "cost_ns": res["cost"],
+           "conn_per_s": {}, "memlock_bytes": res["mem"], "cli_peak_rss_kib": res["rss"],
+           "accuracy": res["acc"], "time_to_fail": res["ttf"]}
+    m = res["meta"]
+    print("# netfil benchmark\n")
+    print("Machine: %s; %s.  Date: %s.  Command: `%s`.\n" % (
+        m.get("machine", "?"), m.get("cpu", "?"), m.get("date", "?"), m.get("command", "?")))
+
+    base = {s: summary(v) for s, v in res["tput"].get("none", {}).items()}
+    print("## 1. Bulk TCP throughput (iperf3, A -> B over veth)\n")
+    print("Median (min-max) Gbit/s over the runs; ratio = median / median of no filter "
+          "in this run.\n")
+    print("| configuration | 1 stream | ratio | 4 streams | ratio |")
+    print("|---|---|---|---|---|")
+    for cfg, by in res["tput"].items():
+        row = ["| " + label(cfg)]
+        out["throughput_gbps"][cfg] = {}
+        for s in ("1", "4"):
+            st = summary(by.get(s, []))
+            ratio = st["median"] / base[s]["median"] if st and base.get(s) else None
+            out["throughput_gbps"][cfg][s] = dict(st or {}, ratio=ratio)
+            row += [fmt(st), "%.3f" % ratio if ratio else "n/a"]
+        print(" | ".join(row) + " |")
+
+    print("\n## 2. Cost per packet of each program (ns)\n")
+    print("run_time_ns / run_cnt with kernel.bpf_stats_enabled, during the 1-stream runs "
+          "(and, for the socket hooks, during the connection-rate runs). "
+          "The floor is a program that returns at once at the same hook.\n")
+    cfgs = [c for c in res["cost"] if c != "nop"]
+    print("| program | " + " | ".join(label(c) for c in cfgs) + " |")
+    print("|---|" + "---|" * len(cfgs))
+    progs = sorted({p for c in cfgs for p in res["cost"][c]})
+    for p in progs:
+        print("| %s | " % p + " | ".join(res["cost"][c].get(p, "n/a") for c in cfgs) + " |")
+    nop = res["cost"].get("nop", {})
+    print("| floor: nop (cgroup_skb egress / tc) | %s |" % " | ".join(
+        "%s / %s" % (nop.get("nop_egress", "n/a"), nop.get("nop_tc", "n/a")) for _ in cfgs))
+
+    print("\n## 3. Connection rate (connect, send 32 bytes, close; 2 workers)\n")
+    cbase = summary(res["conn"].get("none", []))
+    print("| configuration | connections/s | ratio to no filter |")
+    print("|---|---|---|")
+    for cfg, v in res["conn"].items():
+        st = summary(v)
+        ratio = st["median"] / cbase["median"] if st and cbase else None
+        out["conn_per_s"][cfg] = dict(st or {}, ratio=ratio)
+        print("| %s | %s | %s |" % (label(cfg), fmt(st, "", 0), "%.3f" % ratio if ratio else "n/a"))
+
+    print("\n## 4. Enforcement accuracy (bulk TCP upload of 3x the limit, action drop)\n")
+    print("| kind | limit | sender wrote | peer received | netfil admitted (L3) | "
+          "nftables at the peer (L3) | overshoot | stopped below the limit by |")
+    print("|---|---|---|---|---|---|---|---|")
+    for a in res["acc"]:
+        lim, adm = num(a["limit"]), num(a.get("admitted", ""))
+        a["overshoot"] = max(0, adm - lim) if adm is not None else None
+        a["below"] = lim - adm if adm is not None else None
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            a["kind"], a["limit"], a.get("sent"), a.get("received"), a.get("admitted"),
+            a.get("nft"), "%d" % a["overshoot"] if a["overshoot"] is not None else "n/a",
+            "%d" % a["below"] if a["below"] is not None else "n/a"))
+
+    print("\n## 5. Time to fail (from the crossing of the limit to the sender's error)\n")
+    print("| filter | protocol | action | the sender saw | time (us), median (min-max) |")
+    print("|---|---|---|---|---|")
+    groups = {}
+    for t in res["ttf"]:
+        groups.setdefault((t["kind"], t["proto"], t["action"]), []).append(t)
+    out["time_to_fail"] = []
+    for (k, p, a), ts in groups.items():
+        st = summary([t["us"] for t in ts])
+        errs = ",".join(sorted({t["err"] for t in ts}))
+        out["time_to_fail"].append({"kind": k, "proto": p, "action": a, "errors": errs, "us": st})
+        print("| %s | %s | %s | %s | %s |" % (k, p, a, errs, fmt(st, "", 0)))
+
+    print("\n## 6. Memory\n")
+    print("| what | value |")
+    print("|---|---|")
+    for n, b in res["mem"].items():
+        print("| locked memory of netfil's maps, %s filter(s) | %.1f MiB |" % (n, int(b) / 2**20))
+    for k, v in res["rss"].items():
+        print("| peak RSS of `netfil %s` | %s KiB |" % (k.rsplit("-", 1)[0].replace("-", " "), v))
+
+    with open(sys.argv[2], "w") as f:
+        json.dump(out, f, indent=1)
+
+    if smoke:
+        checks = []
+        checks += [("tput " + c + " " + s, v) for c, by in res["tput"].items()
+                   for s, vals in by.items() for v in vals]
+        checks += [("cost " + c + " " + p, v) for c, by in res["cost"].items() for p, v in by.items()]
+        checks += [("conn " + c, v) for c, vals in res["conn"].items() for v in vals]
+        checks += [("mem " + n, v) for n, v in res["mem"].items()]
+        checks += [("rss " + n, v) for n, v in res["rss"].items()]
+        checks += [("acc %s %s %s" % (a["kind"], a["limit"], k), a.get(k, ""))
+                   for a in res["acc"] for k in ("sent", "received", "admitted", "nft")]
+        checks += [("ttf %s %s %s" % (t["kind"], t["proto"], t["action"]), t["us"])
+                   for t in res["ttf"]]
+        want = ["tput", "cost", "conn", "mem", "rss", "acc", "ttf"]
+        passed = failed = 0
+        for name, v in checks:
+            if num(v) is None:
+                failed += 1
+                print("smoke: FAIL %s: %r is not a number" % (name, v), file=sys.stderr)
+            else:
+                passed += 1
+        for w in want:
+            if not any(n.startswith(w + " ") for n, _ in checks):
+                failed += 1
+                print("smoke: FAIL no %s measurement" % w, file=sys.stderr)
+        print("\n%d passed, %d failed" % (passed, failed))
+        sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
