@@ -18,7 +18,7 @@ LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c
 CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic
-BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o
+BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun
 
 all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN) $(BENCH_BIN)
 
@@ -58,6 +58,9 @@ $(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
 
 $(O)/nftraffic: tests/nftraffic.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@
+
+$(O)/progrun: bench/progrun.c $(O)/libnetfil.a lib/netfil.h
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
 
 $(O)/connrate: bench/connrate.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@ -lpthread

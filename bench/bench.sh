@@ -200,6 +200,10 @@ unconfigure
 cfg_allkinds $NMAX && throughput "allkinds-$NMAX" cost
 unconfigure
 
+log "bench: warm-cache program cost (BPF_PROG_TEST_RUN)"
+NETFIL_PIN_DIR=$NETFIL_PIN_DIR-progrun "$ROOT"/build/progrun $SIZES | sed 's/^progrun /progrun /' >> "$RES" ||
+	log "bench: progrun failed"
+
 log "bench: connection rate"
 connrate none
 cfg_netfil 1 && connrate netfil-1

@@ -4,6 +4,8 @@
 #   2. end-to-end tests with the release CLI
 #   3. the same end-to-end tests with the ASan+UBSan build of the CLI and
 #      library
+#   4. the benchmark suite in smoke mode: every measurement runs once and
+#      must produce a number (speed is never judged here)
 # Each part runs in its own cgroup, pin directory and namespaces and cleans
 # up after itself.  The last line is the total "N passed, N failed".
 set -u
@@ -50,5 +52,6 @@ part "unit: BPF programs" unit
 part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
 part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/e2e.sh
+part "bench: smoke (each measurement yields a number)" bench/bench.sh --smoke --json build/bench-smoke.json
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
