@@ -14,10 +14,10 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c
+LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
-TEST_BIN := $(O)/test_prog $(O)/nftraffic
+TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun
 
 all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN) $(BENCH_BIN)
@@ -61,6 +61,9 @@ $(O)/nftraffic: tests/nftraffic.c
 
 $(O)/progrun: bench/progrun.c $(O)/libnetfil.a lib/netfil.h
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
+
+$(O)/event-client: examples/event-client.c $(O)/libnetfil.a lib/netfil.h
+	$(CC) $(CFLAGS) $(WARN) -Ilib $< $(O)/libnetfil.a $(LDLIBS) -o $@
 
 $(O)/connrate: bench/connrate.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@ -lpthread

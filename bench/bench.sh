@@ -215,6 +215,44 @@ unconfigure
 cfg_nft map $NMAX && connrate "nft-map-$NMAX"
 unconfigure
 
+# The event stream: the connection rate with 0, 1 and 4 subscribers
+# ("netfil -j events", formatting every event), and the highest churn at
+# which one subscriber loses nothing.
+lost_total() { nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["events_lost"])'; }
+subscribe() {	# N: start subscribers until N are attached
+	local i
+	while [ "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])')" -lt "$1" ]; do
+		"$NETFIL" -j events > /dev/null &
+		SUBS="$SUBS $!"
+		for i in $(seq 1 100); do
+			[ "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])')" -ge "$1" ] && break
+			sleep 0.02
+		done
+	done
+}
+log "bench: events"
+SUBS=""
+cfg_netfil 1
+connrate events-0
+subscribe 1
+connrate events-1
+subscribe 4
+connrate events-4
+kill $SUBS; wait $SUBS 2>/dev/null
+SUBS=""
+subscribe 1
+RATES="2000 5000 10000 20000 0"
+[ $SMOKE = 1 ] && RATES="2000 0"
+for rate in $RATES; do
+	before=$(lost_total)
+	out=$(in_a "$CONNRATE" client 10.77.0.2 5300 --seconds $CONN_SECS --workers 2 \
+		$([ $rate != 0 ] && echo --rate $rate))
+	r evloss "$rate" "$(echo "$out" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')" $(( $(lost_total) - before ))
+done
+kill $SUBS; wait $SUBS 2>/dev/null
+SUBS=""
+unconfigure
+
 # Accuracy: a bulk upload of three times the limit against a filter of each
 # kind.  nftables counts what reaches B (its input hook, after every netfil
 # hook on the way), independently of netfil.

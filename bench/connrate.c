@@ -4,6 +4,7 @@
  *
  *   connrate server ADDR PORT [--ready FILE] [--seconds S]
  *   connrate client ADDR PORT [--seconds S] [--workers W] [--max N] [--bytes B]
+ *                                [--rate R]   (R connections per second at most)
  *
  * Start the server first; it creates FILE once it listens, so a script can
  * wait for that, and it exits by itself after S seconds (default 60) or on
@@ -63,7 +64,7 @@
 
 static const char usage_line[] =
 	"usage: connrate server ADDR PORT [--ready FILE] [--seconds S] | "
-	"connrate client ADDR PORT [--seconds S] [--workers W] [--max N] [--bytes B]";
+	"connrate client ADDR PORT [--seconds S] [--workers W] [--max N] [--bytes B] [--rate R]";
 
 static uint64_t now_ns(void)
 {
@@ -343,6 +344,8 @@ static struct {
 	uint64_t deadline;
 	uint64_t max;
 	size_t bytes;
+	uint64_t start;
+	uint64_t gap_ns;	/* --rate: connection k starts at start + k * gap */
 	atomic_uint_fast64_t tickets;
 } cl;
 
@@ -423,11 +426,24 @@ static void *client_thread(void *arg)
 	uint64_t now;
 
 	for (;;) {
+		uint64_t t;
+
 		now = now_ns();
 		if (now >= cl.deadline)
 			break;
-		if (atomic_fetch_add(&cl.tickets, 1) >= cl.max)
+		t = atomic_fetch_add(&cl.tickets, 1);
+		if (t >= cl.max)
 			break;
+		if (cl.gap_ns) {
+			uint64_t at = cl.start + t * cl.gap_ns;
+			struct timespec ts = { (time_t)(at / NSEC_PER_SEC),
+					       (long)(at % NSEC_PER_SEC) };
+
+			if (at >= cl.deadline)
+				break;
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			now = now_ns();
+		}
 		what = client_once(now);
 		if (!what) {
 			w->ok++;
@@ -465,6 +481,9 @@ static int client_main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--max"))
 			cl.max = parse_u64(argv[++i], 1, UINT64_MAX / 2,
 					   "bad --max '%s'");
+		else if (!strcmp(argv[i], "--rate"))
+			cl.gap_ns = NSEC_PER_SEC / parse_u64(argv[++i], 1, 10000000,
+							     "bad --rate '%s' (1 to 10000000)");
 		else if (!strcmp(argv[i], "--bytes"))
 			cl.bytes = parse_u64(argv[++i], 1, MAX_BYTES,
 					     "bad --bytes '%s' (1 to 65536)");
@@ -481,6 +500,7 @@ static int client_main(int argc, char **argv)
 		die_errno("calloc");
 
 	start = now_ns();
+	cl.start = start;
 	cl.deadline = start + run_ns;
 	for (i = 0; i < nworkers; i++) {
 		err = pthread_create(&workers[i].tid, NULL, client_thread,

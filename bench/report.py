@@ -20,7 +20,7 @@ def num(v):
 
 
 def load(path):
-    res = {"tput": {}, "cost": {}, "progrun": {}, "conn": {}, "mem": {}, "rss": {},
+    res = {"tput": {}, "cost": {}, "progrun": {}, "conn": {}, "evloss": [], "mem": {}, "rss": {},
            "acc": [], "ttf": [], "meta": {}}
     with open(path) as f:
         for line in f:
@@ -34,6 +34,8 @@ def load(path):
                 res["cost"].setdefault(rest[0], {})[rest[1]] = rest[2]
             elif kind == "progrun":
                 res["progrun"].setdefault(rest[1], {})[rest[0]] = rest[2]
+            elif kind == "evloss":
+                res["evloss"].append(dict(zip(["target", "rate", "lost"], rest)))
             elif kind == "conn":
                 res["conn"][rest[0]] = rest[1:]
             elif kind == "mem":
@@ -135,12 +137,34 @@ def main():
     print("| configuration | connections/s | ratio to no filter |")
     print("|---|---|---|")
     for cfg, v in res["conn"].items():
+        if cfg.startswith("events-"):
+            continue	# section 4
         st = summary(v)
         ratio = st["median"] / cbase["median"] if st and cbase else None
         out["conn_per_s"][cfg] = dict(st or {}, ratio=ratio)
         print("| %s | %s | %s |" % (label(cfg), fmt(st, "", 0), "%.3f" % ratio if ratio else "n/a"))
 
-    print("\n## 4. Enforcement accuracy (bulk TCP upload of 3x the limit, action drop)\n")
+    print("\n## 4. Event stream\n")
+    ebase = summary(res["conn"].get("events-0", []))
+    print("Connection rate with subscribers attached (`netfil -j events > /dev/null`, "
+          "each formatting every event), as a ratio to netfil with none, same run:\n")
+    print("| subscribers | connections/s | ratio to none |")
+    print("|---|---|---|")
+    out["events"] = {"conn": {}, "loss": res["evloss"]}
+    for k in ("events-0", "events-1", "events-4"):
+        st = summary(res["conn"].get(k, []))
+        ratio = st["median"] / ebase["median"] if st and ebase else None
+        out["events"]["conn"][k] = dict(st or {}, ratio=ratio)
+        print("| %s | %s | %s |" % (k.split("-")[1], fmt(st, "", 0), "%.3f" % ratio if ratio else "n/a"))
+    print("\nOne subscriber, connections paced at a target rate (0: as fast as the "
+          "machine goes); events lost during the run:\n")
+    print("| target connections/s | achieved | events lost |")
+    print("|---|---|---|")
+    for e in res["evloss"]:
+        print("| %s | %s | %s |" % ("full speed" if e["target"] == "0" else e["target"],
+                                   e.get("rate"), e.get("lost")))
+
+    print("\n## 5. Enforcement accuracy (bulk TCP upload of 3x the limit, action drop)\n")
     print("| kind | limit | sender wrote | peer received | netfil admitted (L3) | "
           "nftables at the peer (L3) | overshoot | stopped below the limit by |")
     print("|---|---|---|---|---|---|---|---|")
@@ -153,7 +177,7 @@ def main():
             a.get("nft"), "%d" % a["overshoot"] if a["overshoot"] is not None else "n/a",
             "%d" % a["below"] if a["below"] is not None else "n/a"))
 
-    print("\n## 5. Time to fail (from the crossing of the limit to the sender's error)\n")
+    print("\n## 6. Time to fail (from the crossing of the limit to the sender's error)\n")
     print("| filter | protocol | action | the sender saw | time (us), median (min-max) |")
     print("|---|---|---|---|---|")
     groups = {}
@@ -166,7 +190,7 @@ def main():
         out["time_to_fail"].append({"kind": k, "proto": p, "action": a, "errors": errs, "us": st})
         print("| %s | %s | %s | %s | %s |" % (k, p, a, errs, fmt(st, "", 0)))
 
-    print("\n## 6. Memory\n")
+    print("\n## 7. Memory\n")
     print("| what | value |")
     print("|---|---|")
     for n, b in res["mem"].items():
@@ -186,12 +210,14 @@ def main():
         checks += [("progrun %s %s" % (p, n), v) for p, by in res["progrun"].items()
                    for n, v in by.items()]
         checks += [("mem " + n, v) for n, v in res["mem"].items()]
+        checks += [("evloss %s %s" % (e["target"], k), e.get(k, ""))
+                   for e in res["evloss"] for k in ("rate", "lost")]
         checks += [("rss " + n, v) for n, v in res["rss"].items()]
         checks += [("acc %s %s %s" % (a["kind"], a["limit"], k), a.get(k, ""))
                    for a in res["acc"] for k in ("sent", "received", "admitted", "nft")]
         checks += [("ttf %s %s %s" % (t["kind"], t["proto"], t["action"]), t["us"])
                    for t in res["ttf"]]
-        want = ["tput", "cost", "progrun", "conn", "mem", "rss", "acc", "ttf"]
+        want = ["tput", "cost", "progrun", "conn", "evloss", "mem", "rss", "acc", "ttf"]
         passed = failed = 0
         for name, v in checks:
             if num(v) is None:

@@ -12,6 +12,10 @@
  *   nf_connect4/6,
  *   nf_sendmsg4/6      refuse new traffic to exceeded "reject" filters
  *   nf_reap_tcp        aborts established connections such filters block
+ *   nf_bind4/6, nf_sockops, nf_sock_release, nf_emit
+ *                      the event stream: socket, connect, bind, listen,
+ *                      accept and close events, emitted per socket (the
+ *                      packet path only adds to the socket's counters)
  *
  * The one place a limit is decided is charge() below.
  */
@@ -31,7 +35,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_UDP	17
 #define SOCK_STREAM	1
 #define SOCK_DGRAM	2
+#define TCP_FIN_WAIT2	5
+#define TCP_TIME_WAIT	6
+#define TCP_CLOSE	7
+#define TCP_LAST_ACK	9
 #define TCP_LISTEN	10
+#define TCP_CLOSING	11
 #define TC_ACT_UNSPEC	(-1)
 #define TC_ACT_SHOT	2
 
@@ -117,6 +126,29 @@ struct {
 	__uint(max_entries, 4096);
 } nf_kick SEC(".maps");
 
+/* Each event subscriber brings its own ring buffer and puts it in a slot
+ * here, so that every subscriber sees every event and a slow one loses
+ * only its own (counted in nf_globals.sub_lost). */
+struct nf_sub_rb {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NF_SUB_RB_BYTES);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NF_MAX_SUBS);
+	__type(key, __u32);
+	__array(values, struct nf_sub_rb);
+} nf_subs SEC(".maps");
+
+/* Events are built here, not on the stack (512 bytes, already busy). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nf_event);
+} nf_scratch SEC(".maps");
+
 /* ------------------------------------------------------------------ */
 /* Socket identity                                                     */
 
@@ -125,6 +157,79 @@ static __always_inline struct nf_globals *globals(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&nf_globals, &zero);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+
+static __always_inline bool subscribed(void)
+{
+	struct nf_globals *g = globals();
+
+	return g && g->subs_mask;
+}
+
+/* A zeroed event of this type, carrying the socket owner's identity. */
+static __always_inline struct nf_event *ev_new(__u16 type, const struct nf_sock *rec)
+{
+	__u32 zero = 0;
+	struct nf_event *ev = bpf_map_lookup_elem(&nf_scratch, &zero);
+
+	if (!ev)
+		return NULL;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->ts_ns = bpf_ktime_get_ns();
+	if (rec) {
+		ev->pid = rec->pid;
+		ev->tgid = rec->tgid;
+		ev->uid = rec->uid;
+		ev->gid = rec->gid;
+		ev->family = rec->family;
+		ev->proto = rec->proto;
+		__builtin_memcpy(ev->comm, rec->comm, sizeof(ev->comm));
+	}
+	return ev;
+}
+
+static __always_inline void emit(struct nf_event *ev)
+{
+	struct nf_globals *g = globals();
+	int i;
+
+	if (!g)
+		return;
+#pragma unroll
+	for (i = 0; i < NF_MAX_SUBS; i++) {
+		__u32 key = i;
+		void *rb;
+
+		if (!(g->subs_mask & (1u << i)))
+			continue;
+		rb = bpf_map_lookup_elem(&nf_subs, &key);
+		if (rb && bpf_ringbuf_output(rb, ev, sizeof(*ev), 0))
+			__sync_fetch_and_add(&g->sub_lost[i], 1);
+	}
+}
+
+/* Keep a socket's addresses, as a full struct bpf_sock shows them, for its
+ * close event: once per socket, at its first packet. */
+static __always_inline void rec_addrs(struct nf_sock *rec, struct bpf_sock *sk)
+{
+	__u32 *l = (__u32 *)rec->laddr, *r = (__u32 *)rec->raddr;
+
+	if (sk->family == AF_INET6) {
+		l[0] = sk->src_ip6[0]; l[1] = sk->src_ip6[1];
+		l[2] = sk->src_ip6[2]; l[3] = sk->src_ip6[3];
+		r[0] = sk->dst_ip6[0]; r[1] = sk->dst_ip6[1];
+		r[2] = sk->dst_ip6[2]; r[3] = sk->dst_ip6[3];
+	} else {
+		l[0] = sk->src_ip4;
+		r[0] = sk->dst_ip4;
+	}
+	rec->lport = (__u16)sk->src_port;
+	rec->rport = bpf_ntohs((__u16)sk->dst_port);
+	rec->addr_known = 1;
 }
 
 /* Fill a socket's record from the process that owns it.  The ancestry
@@ -228,13 +333,20 @@ enum { CHARGE_SKIP, CHARGE_OK, CHARGE_DROP, CHARGE_CROSSED };
  * the limit, whatever the other CPU is doing, and the first packet that
  * would have crossed it latches the direction as exceeded.
  */
+/* What a crossing looked like, for the exceeded event. */
+struct cross {
+	__u32 limit_kind;
+	__u64 limit;
+	__u64 admitted;
+};
+
 static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
-				  __u8 *action)
+				  __u8 *action, struct cross *x)
 {
 	struct nf_filter_state *st;
 	struct nf_filter_cfg *cfg;
 	__u32 slot = ref->slot;
-	__u64 lim, io, used;
+	__u64 lim, io, used, mine;
 	__u32 epoch;
 	int ret = CHARGE_OK;
 
@@ -253,10 +365,10 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 
 	bpf_spin_lock(&st->lock);
 	used = st->bytes[0] + st->bytes[1];
+	mine = st->bytes[dir & 1];
 	if (st->latched[dir & 1] == epoch) {
 		ret = CHARGE_DROP;
-	} else if ((lim && st->bytes[dir & 1] + len > lim) ||
-		   (io && used + len > io)) {
+	} else if ((lim && mine + len > lim) || (io && used + len > io)) {
 		st->latched[dir & 1] = epoch;
 		ret = CHARGE_CROSSED;
 	}
@@ -268,8 +380,18 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 	}
 	bpf_spin_unlock(&st->lock);
 	/* no helper may run under the lock; one store per crossing */
-	if (ret == CHARGE_CROSSED)
+	if (ret == CHARGE_CROSSED) {
 		st->latched_ns[dir & 1] = bpf_ktime_get_ns();
+		if (lim && mine + len > lim) {
+			x->limit_kind = dir & 1;
+			x->limit = lim;
+			x->admitted = mine;
+		} else {
+			x->limit_kind = NF_LIM_IO;
+			x->limit = io;
+			x->admitted = used;
+		}
+	}
 	return ret;
 }
 
@@ -314,24 +436,47 @@ static __always_inline void kick(const struct nf_ref *ref, int dir)
 /* Charge a packet to the first n filters in refs[]; all must admit it.
  * Returns 0 when admitted, else 1 + the action of the filter that refused
  * it, whose index goes to *who. */
+/* Exactly one exceeded event per crossing: only the packet that latched a
+ * direction gets here, and the latch holds until a reset or a new limit. */
+static __always_inline void ev_exceeded(const struct nf_ref *ref, int dir,
+					const struct cross *x, const struct nf_sock *rec,
+					__u64 cookie)
+{
+	struct nf_event *ev;
+
+	if (!subscribed() || !(ev = ev_new(NF_EV_EXCEEDED, rec)))
+		return;
+	ev->cookie = cookie;
+	ev->exceeded.filter = ref->id;
+	ev->exceeded.dir = dir;
+	ev->exceeded.limit_kind = x->limit_kind;
+	ev->exceeded.limit = x->limit;
+	ev->exceeded.admitted = x->admitted;
+	emit(ev);
+}
+
 static __always_inline int admit(struct nf_ref *refs, int n, int dir, __u32 len,
-				 int *who)
+				 int *who, const struct nf_sock *rec, __u64 cookie)
 {
 	int i, j, r;
 
 	for (i = 0; i < NF_REFS; i++) {
 		__u8 action = NF_ACT_REJECT;
+		struct cross x = {};
 
 		if (i >= n)
 			break;
-		r = charge(&refs[i], dir, len, &action);
+		r = charge(&refs[i], dir, len, &action, &x);
 		if (r == CHARGE_OK || r == CHARGE_SKIP) {
 			if (r == CHARGE_SKIP)
 				refs[i].id = 0;
 			continue;
 		}
-		if (r == CHARGE_CROSSED && action == NF_ACT_REJECT)
-			kick(&refs[i], dir);
+		if (r == CHARGE_CROSSED) {
+			ev_exceeded(&refs[i], dir, &x, rec, cookie);
+			if (action == NF_ACT_REJECT)
+				kick(&refs[i], dir);
+		}
 		for (j = 0; j < NF_REFS; j++) {
 			if (j >= i)
 				break;
@@ -392,8 +537,9 @@ static __always_inline void sock_match(struct nf_sock *rec, struct nf_ref *refs)
 }
 
 /* A socket is blocked when a "reject" filter that covers it is exceeded in
- * either direction: a TCP connection cannot work one way only. */
-static __always_inline bool blocked(const struct nf_ref *refs)
+ * either direction: a TCP connection cannot work one way only.  Returns
+ * that filter's id, or 0. */
+static __always_inline __u32 blocked(const struct nf_ref *refs)
 {
 	int i;
 
@@ -410,9 +556,9 @@ static __always_inline bool blocked(const struct nf_ref *refs)
 		    cfg->action != NF_ACT_REJECT)
 			continue;
 		if (st->latched[0] == cfg->epoch || st->latched[1] == cfg->epoch)
-			return true;
+			return refs[i].id;
 	}
-	return false;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -434,8 +580,20 @@ int nf_sock_create(struct bpf_sock *ctx)
 	if (!inet_l4(ctx->family, ctx->type, ctx->protocol))
 		return 1;
 	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (rec)
-		stamp(rec, bpf_get_current_task_btf());
+	if (!rec)
+		return 1;
+	stamp(rec, bpf_get_current_task_btf());
+	rec->family = (__u8)ctx->family;
+	rec->proto = (__u8)ctx->protocol;
+	rec->created_ns = bpf_ktime_get_ns();
+	if (subscribed()) {
+		struct nf_event *ev = ev_new(NF_EV_SOCKET, rec);
+
+		if (ev) {
+			ev->cookie = bpf_get_socket_cookie(ctx);
+			emit(ev);
+		}
+	}
 	return 1;
 }
 
@@ -467,6 +625,8 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 		return 0;
 	stamp(rec, task);
 	rec->stamped_late = 1;
+	rec->family = (__u8)sk->__sk_common.skc_family;
+	rec->proto = (__u8)sk->sk_protocol;
 	return 0;
 }
 
@@ -550,9 +710,19 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	else
 		ip4_ref(p.remote4, &refs[NF_SOCK_MATCH]);
 
-	verdict = admit(refs, NF_REFS, dir, skb->len, &who);
-	if (!verdict)
+	verdict = admit(refs, NF_REFS, dir, skb->len, &who, rec,
+			rec ? bpf_get_socket_cookie(skb) : 0);
+	if (!verdict) {
+		/* the socket's own tally for its close event: plain adds on
+		 * a line already in cache; no event is sent from here */
+		if (rec) {
+			rec->bytes[dir & 1] += skb->len;
+			rec->packets[dir & 1]++;
+			if (!rec->addr_known)
+				rec_addrs(rec, sk);
+		}
 		return CG_PASS;
+	}
 
 	/* The RST that aborts a connection blocked by a reject filter must
 	 * reach the peer; it carries no data and is not counted. */
@@ -584,10 +754,27 @@ int nf_cg_ingress(struct __sk_buff *skb)
 /* ------------------------------------------------------------------ */
 /* Fail fast: refuse new traffic to exceeded reject filters            */
 
-static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6)
+/* The address a connect() or bind() names; returns its port. */
+static __always_inline __u16 user_addr(struct bpf_sock_addr *ctx, bool v6, __u8 *out)
+{
+	__u32 *a = (__u32 *)out;
+
+	if (v6) {
+		a[0] = ctx->user_ip6[0]; a[1] = ctx->user_ip6[1];
+		a[2] = ctx->user_ip6[2]; a[3] = ctx->user_ip6[3];
+	} else {
+		a[0] = ctx->user_ip4;
+	}
+	return bpf_ntohs((__u16)ctx->user_port);
+}
+
+static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
+					     __u16 ev_type)
 {
 	struct nf_ref refs[NF_REFS] = {};
 	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+	__u32 refused;
 
 	if (ctx->sk)
 		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
@@ -600,31 +787,41 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6)
 	} else {
 		ip4_ref(ctx->user_ip4, &refs[NF_SOCK_MATCH]);
 	}
-	return blocked(refs) ? 0 : 1;	/* 0: the caller gets EPERM */
+	refused = blocked(refs);
+	if (ev_type && subscribed() && (ev = ev_new(ev_type, rec))) {
+		ev->cookie = bpf_get_socket_cookie(ctx);
+		ev->family = v6 ? AF_INET6 : AF_INET;
+		ev->proto = (__u8)ctx->protocol;
+		ev->rport = user_addr(ctx, v6, ev->raddr);
+		ev->connect.refused = !!refused;
+		ev->connect.filter = refused;
+		emit(ev);
+	}
+	return refused ? 0 : 1;	/* 0: the caller gets EPERM */
 }
 
 SEC("cgroup/connect4")
 int nf_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict(ctx, false);
+	return sock_addr_verdict(ctx, false, NF_EV_CONNECT);
 }
 
 SEC("cgroup/connect6")
 int nf_connect6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict(ctx, true);
+	return sock_addr_verdict(ctx, true, NF_EV_CONNECT);
 }
 
 SEC("cgroup/sendmsg4")
 int nf_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict(ctx, false);
+	return sock_addr_verdict(ctx, false, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int nf_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr_verdict(ctx, true);
+	return sock_addr_verdict(ctx, true, 0);
 }
 
 /* Run by the reaper after a kick: abort every established TCP connection
@@ -663,6 +860,201 @@ int nf_reap_tcp(struct bpf_iter__tcp *ctx)
 }
 
 /* ------------------------------------------------------------------ */
+/* The event stream: bind, listen, accept, close; filter changes       */
+
+static __always_inline int bind_event(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+
+	if (!subscribed())
+		return 1;
+	if (ctx->sk)
+		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	if (!rec || !(ev = ev_new(NF_EV_BIND, rec)))
+		return 1;
+	ev->cookie = bpf_get_socket_cookie(ctx);
+	ev->lport = user_addr(ctx, v6, ev->laddr);
+	emit(ev);
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int nf_bind4(struct bpf_sock_addr *ctx)
+{
+	return bind_event(ctx, false);
+}
+
+SEC("cgroup/bind6")
+int nf_bind6(struct bpf_sock_addr *ctx)
+{
+	return bind_event(ctx, true);
+}
+
+static __always_inline void ev_ops_addrs(struct nf_event *ev, struct bpf_sock_ops *ops)
+{
+	if (ops->family == AF_INET6) {
+		__u32 *l = (__u32 *)ev->laddr, *r = (__u32 *)ev->raddr;
+
+		l[0] = ops->local_ip6[0]; l[1] = ops->local_ip6[1];
+		l[2] = ops->local_ip6[2]; l[3] = ops->local_ip6[3];
+		r[0] = ops->remote_ip6[0]; r[1] = ops->remote_ip6[1];
+		r[2] = ops->remote_ip6[2]; r[3] = ops->remote_ip6[3];
+	} else {
+		*(__u32 *)ev->laddr = ops->local_ip4;
+		*(__u32 *)ev->raddr = ops->remote_ip4;
+	}
+	/* local_port is in host order; remote_port is the network-order
+	 * port in the upper half of the word (sock_ops shifts it there) */
+	ev->lport = (__u16)ops->local_port;
+	ev->rport = (__u16)bpf_ntohl(ops->remote_port);
+}
+
+/* The close summary: what the socket moved, when it started, and the
+ * filters it was counted against (its socket filters and its IP filter). */
+static __always_inline void ev_close(struct nf_event *ev, struct nf_sock *rec)
+{
+	struct nf_ref refs[NF_REFS] = {};
+	__u32 i, n = 0;
+
+	ev->close.bytes[0] = rec->bytes[0];
+	ev->close.bytes[1] = rec->bytes[1];
+	ev->close.packets[0] = rec->packets[0];
+	ev->close.packets[1] = rec->packets[1];
+	ev->close.created_ns = rec->created_ns;
+	ev->close.setup_ns = rec->setup_ns;
+	sock_match(rec, refs);
+	if (ev->family == AF_INET6)
+		ip6_ref((__u32 *)ev->raddr, &refs[NF_SOCK_MATCH]);
+	else
+		ip4_ref(*(__u32 *)ev->raddr, &refs[NF_SOCK_MATCH]);
+	for (i = 0; i < NF_REFS; i++)
+		if (refs[i].id)
+			ev->close.filters[n++ & (NF_REFS - 1)] = refs[i].id;
+	ev->close.n_filters = n;
+	rec->closed = 1;
+}
+
+/* Payload bytes: the kernel's counts of acknowledged sequence space, less
+ * the SYN (always acknowledged once established) and, when the connection
+ * closed by the FIN handshake, the FIN each way. */
+static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops *ops)
+{
+	__u32 old = ops->args[0];
+	__u64 in = ops->bytes_received, out = ops->bytes_acked;
+	bool fins = old == TCP_FIN_WAIT2 || old == TCP_CLOSING ||
+		    old == TCP_LAST_ACK || old == TCP_TIME_WAIT;
+
+	if (out)
+		out--;
+	if (fins && out)
+		out--;
+	if (fins && in)
+		in--;
+	ev->close.payload[0] = in;
+	ev->close.payload[1] = out;
+}
+
+/* TCP's life cycle: listen, the handshake's end (connect done, or an
+ * accepted connection) and, for connections, the final close, where the
+ * kernel still knows the payload bytes. */
+SEC("sockops")
+int nf_sockops(struct bpf_sock_ops *ops)
+{
+	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+	struct bpf_sock *sk = ops->sk;
+
+	if (sk)
+		rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
+	if (!rec)
+		return 1;
+	switch (ops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+			/* cloned from the listener: start its own tally */
+			rec->bytes[0] = rec->bytes[1] = 0;
+			rec->packets[0] = rec->packets[1] = 0;
+			rec->created_ns = bpf_ktime_get_ns();
+			rec->closed = 0;
+		}
+		rec->setup_ns = bpf_ktime_get_ns();
+		rec->tcp_close_cb = 1;
+		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
+					  BPF_SOCK_OPS_STATE_CB_FLAG);
+		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed() &&
+		    (ev = ev_new(NF_EV_ACCEPT, rec))) {
+			ev->cookie = bpf_get_socket_cookie(ops);
+			ev_ops_addrs(ev, ops);
+			emit(ev);
+		}
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		if (subscribed() && (ev = ev_new(NF_EV_LISTEN, rec))) {
+			ev->cookie = bpf_get_socket_cookie(ops);
+			ev_ops_addrs(ev, ops);
+			emit(ev);
+		}
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (ops->args[1] != TCP_CLOSE || rec->closed)
+			break;
+		if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+			rec->closed = 1;
+			break;
+		}
+		ev->cookie = bpf_get_socket_cookie(ops);
+		ev_ops_addrs(ev, ops);
+		ev_close(ev, rec);
+		ev_payload(ev, ops);
+		emit(ev);
+		break;
+	}
+	return 1;
+}
+
+/* close() of every other socket: UDP, and TCP that never connected. */
+SEC("cgroup/sock_release")
+int nf_sock_release(struct bpf_sock *ctx)
+{
+	struct nf_sock *rec;
+	struct nf_event *ev;
+
+	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
+	if (!rec || rec->closed || rec->tcp_close_cb)
+		return 1;
+	if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+		rec->closed = 1;
+		return 1;
+	}
+	ev->cookie = bpf_get_socket_cookie(ctx);
+	__builtin_memcpy(ev->laddr, rec->laddr, 16);
+	__builtin_memcpy(ev->raddr, rec->raddr, 16);
+	ev->lport = rec->lport;
+	ev->rport = rec->rport;
+	ev_close(ev, rec);
+	emit(ev);
+	return 1;
+}
+
+/* Filter events come from user space: libnetfil runs this program with
+ * the event as its context, so they reach every subscriber in order with
+ * the kernel's own events. */
+SEC("syscall")
+int nf_emit(struct nf_event *ctx)
+{
+	struct nf_event *ev = ev_new(NF_EV_FILTER, NULL);
+
+	if (!ev)
+		return 0;
+	ev->filter.op = ctx->filter.op;
+	ev->filter.id = ctx->filter.id;
+	emit(ev);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Interface filters: tc clsact                                        */
 
 /* The link-layer header is not counted, so that an interface filter counts
@@ -686,7 +1078,7 @@ static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
 		return TC_ACT_UNSPEC;
 	len = skb->len > v->hlen ? skb->len - v->hlen : 0;
 	refs[0] = v->ref;
-	return admit(refs, 1, dir, len, &who) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	return admit(refs, 1, dir, len, &who, NULL, 0) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -30,6 +30,8 @@
 #define NF_COMM_LEN      16
 #define NF_IFNAME_LEN    16
 #define NF_USER_HZ       100	/* /proc/PID/stat start time unit */
+#define NF_MAX_SUBS      8	/* event subscribers at once */
+#define NF_SUB_RB_BYTES  (4 << 20)	/* each subscriber's ring buffer */
 
 enum nf_dir { NF_IN = 0, NF_OUT = 1 };
 enum nf_limit { NF_LIM_IN = 0, NF_LIM_OUT = 1, NF_LIM_IO = 2, NF_LIM_MAX };
@@ -137,6 +139,77 @@ struct nf_sock {
 	__u32 gen;
 	__u32 n_match;
 	struct nf_ref match[NF_SOCK_MATCH];
+	/* What the socket moved that netfil admitted, for its close event.
+	 * Counted on the packet path, reported once, at close. */
+	__u64 bytes[2];		/* L3 */
+	__u64 packets[2];
+	__u64 created_ns;	/* CLOCK_MONOTONIC */
+	__u64 setup_ns;		/* connected or accepted; 0: never */
+	__u8 family;
+	__u8 proto;
+	__u8 tcp_close_cb;	/* TCP: the close event comes at TCP_CLOSE */
+	__u8 closed;		/* its close event is out */
+	__u8 addr_known;	/* the addresses below are set */
+	__u8 pad2[3];
+	/* Addresses for the close event, from the socket's first packet:
+	 * close() hooks cannot read them any more. */
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 pad3;
+};
+
+/* Events, one struct for all kinds; the union's member is named by type.
+ * Written by the kernel side into every subscriber's ring buffer. */
+enum nf_ev_type {
+	NF_EV_SOCKET = 1, NF_EV_CONNECT, NF_EV_ACCEPT, NF_EV_BIND, NF_EV_LISTEN,
+	NF_EV_CLOSE, NF_EV_EXCEEDED, NF_EV_FILTER, NF_EV_MAX
+};
+enum nf_filter_op { NF_OP_ADD = 1, NF_OP_CHANGE, NF_OP_RESET, NF_OP_DEL };
+
+struct nf_event {
+	__u16 type;		/* enum nf_ev_type */
+	__u8 family;		/* AF_INET, AF_INET6; 0: no socket */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u32 pid;
+	__u32 tgid;
+	__u32 uid;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 cookie;		/* the socket's id, never reused while up */
+	char comm[NF_COMM_LEN];
+	__u8 laddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+	__u16 lport;		/* host order */
+	__u16 rport;
+	__u32 gid;
+	union {
+		struct {
+			__u32 refused;	/* 0: allowed */
+			__u32 filter;	/* the filter that refused it */
+		} connect;
+		struct {
+			__u64 bytes[2];		/* L3, admitted */
+			__u64 packets[2];
+			__u64 payload[2];	/* TCP: bytes_received, bytes_acked */
+			__u64 created_ns;
+			__u64 setup_ns;
+			__u32 n_filters;
+			__u32 filters[NF_SOCK_MATCH + 1];
+		} close;
+		struct {
+			__u32 filter;
+			__u32 dir;		/* enum nf_dir */
+			__u32 limit_kind;	/* enum nf_limit that was crossed */
+			__u32 pad;
+			__u64 limit;
+			__u64 admitted;		/* the counter that limit bounds */
+		} exceeded;
+		struct {
+			__u32 op;		/* enum nf_filter_op */
+			__u32 id;
+		} filter;
+	};
 };
 
 /* nf_globals[0]: shared state that is not per filter. */
@@ -151,6 +224,12 @@ struct nf_globals {
 	__u32 sysctl_id[4];	/* per kind: the filter net.netfil.* acts on */
 	__u64 cgroup_id;	/* where the cgroup programs are attached */
 	char cgroup[256];
+	/* Event subscribers: slot i of nf_subs is taken while bit i is set. */
+	__u32 subs_mask;
+	__u32 pad3;
+	__u32 sub_pid[NF_MAX_SUBS];	/* who holds each slot ... */
+	__u64 sub_start[NF_MAX_SUBS];	/* ... and its start time, against pid reuse */
+	__u64 sub_lost[NF_MAX_SUBS];	/* events that did not fit, per slot */
 };
 
 /* nf_kick ring buffer: the packet path tells the reaper that a reject

@@ -44,5 +44,6 @@ const char *size_str(uint64_t v, char *buf, size_t len);
 int do_filter(int argc, char **argv);
 int do_sysctl(int argc, char **argv);
 int do_run(int argc, char **argv);
+int do_events(int argc, char **argv);
 
 #endif

@@ -169,6 +169,8 @@ static int do_status(int argc, char **argv)
 				"interface", st.n_filters[NETFIL_IFACE]));
 			json_object_set_new(o, "match_overflow", json_integer((json_int_t)st.match_overflow));
 			json_object_set_new(o, "rst_passed", json_integer((json_int_t)st.rst_passed));
+			json_object_set_new(o, "subscribers", json_integer(st.subscribers));
+			json_object_set_new(o, "events_lost", json_integer((json_int_t)st.events_lost));
 		}
 		json_print(o);
 		return 0;
@@ -184,6 +186,8 @@ static int do_status(int argc, char **argv)
 		printf("reaper: not running (run 'netfil load' to start it)\n");
 	printf("filters: socket %u, ip %u, interface %u\n", st.n_filters[NETFIL_SOCKET],
 	       st.n_filters[NETFIL_IP], st.n_filters[NETFIL_IFACE]);
+	printf("events: %u subscriber(s), %llu lost\n", st.subscribers,
+	       (unsigned long long)st.events_lost);
 	if (st.match_overflow)
 		printf("sockets matched by more than 8 socket filters: %llu\n",
 		       (unsigned long long)st.match_overflow);
@@ -257,10 +261,12 @@ static int do_help(int argc, char **argv)
 		"       netfil filter { list | show ID | set ID [LIMITS] [action A] [on | off] | reset ID | del ID }\n"
 		"       netfil sysctl { -a | KEY ... | KEY=VALUE ... }\n"
 		"       netfil run [LIMITS] [action { reject | drop }] -- CMD [ARG...]\n"
+		"       netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]\n"
 		"       netfil reaper\n"
 		"       netfil batch { FILE | - }\n"
 		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
 		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
+		"       TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }\n"
 		"       OPTIONS := { -j | --json } | { -p | --pretty } | --pin-dir DIR |\n"
 		"                  --cgroup PATH | { -d | --debug } | { -V | --version }\n");
 	return 0;
@@ -273,6 +279,7 @@ static const struct cmd cmds[] = {
 	{ "filter", do_filter },
 	{ "sysctl", do_sysctl },
 	{ "run", do_run },
+	{ "events", do_events },
 	{ "reaper", do_reaper },
 	{ "batch", do_batch },
 	{ "help", do_help },

@@ -364,6 +364,7 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	if (err)
 		goto undo;
 	*id = cfg.id;
+	nf_emit_filter(nf, NETFIL_OP_ADD, cfg.id);
 	goto out;
 undo:
 	memset(&cfg, 0, sizeof(cfg));
@@ -477,6 +478,8 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 		cfg.action = (__u8)f->action;
 	if (bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
 		err = -errno;
+	else
+		nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
 out:
 	nf_unlock(nf);
 	return err;
@@ -521,6 +524,8 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 	}
 	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
 		err = -errno;
+	else
+		nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
 out:
 	nf_unlock(nf);
 	return err;
@@ -538,6 +543,8 @@ int netfil_filter_reset(struct netfil *nf, uint32_t id)
 	err = find_slot(nf, id, &slot);
 	if (!err && bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
 		err = -errno;
+	if (!err)
+		nf_emit_filter(nf, NETFIL_OP_RESET, id);
 	nf_unlock(nf);
 	return err;
 }
@@ -566,6 +573,7 @@ int netfil_filter_del(struct netfil *nf, uint32_t id)
 	for (i = 0; i < 4; i++)
 		if (nf->g->sysctl_id[i] == id)
 			nf->g->sysctl_id[i] = 0;
+	nf_emit_filter(nf, NETFIL_OP_DEL, id);
 out:
 	nf_unlock(nf);
 	return err;

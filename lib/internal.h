@@ -16,14 +16,15 @@ struct netfil {
 	char pin_dir[PATH_MAX];
 	int dir_fd;		/* the pin directory, also the change lock */
 	int cfg_fd, state_fd, meta_fd, procs_fd, ip4_fd, ip6_fd, ifaces_fd;
-	int globals_fd, kick_fd;
+	int globals_fd, kick_fd, subs_fd;
+	int emit_fd;		/* prog/nf_emit, opened on first use */
 	struct nf_filter_cfg *cfg;	/* mmap of nf_cfg */
 	struct nf_globals *g;		/* mmap of nf_globals */
 };
 
 /* The pinned maps, in the order of the fds in struct netfil. */
 #define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(ip4) X(ip6) X(ifaces) \
-		   X(globals) X(kick)
+		   X(globals) X(kick) X(subs)
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -40,6 +41,9 @@ int nf_netns_cookie(uint64_t *cookie);
  * /run/netns, then return to the caller's. */
 int nf_for_each_netns(struct netfil *nf, int (*fn)(struct netfil *nf, void *arg),
 		      void *arg);
+
+/* A filter event for the subscribers, if there are any. */
+void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);
 
 int nf_tc_attach(struct netfil *nf, int ifindex, bool *own_qdisc);
 int nf_tc_detach(struct netfil *nf, int ifindex, bool own_qdisc);

@@ -44,7 +44,8 @@
 
 static const char *const cgroup_progs[] = {
 	"nf_sock_create", "nf_cg_egress", "nf_cg_ingress", "nf_connect4",
-	"nf_connect6", "nf_sendmsg4", "nf_sendmsg6",
+	"nf_connect6", "nf_sendmsg4", "nf_sendmsg6", "nf_bind4", "nf_bind6",
+	"nf_sockops", "nf_sock_release",
 };
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
@@ -199,6 +200,7 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 	if (!nf)
 		return -ENOMEM;
 	resolve_opts(nf, opts);
+	nf->emit_fd = -1;
 #define OPEN_MAP(n) nf->n##_fd = -1;
 	NF_MAPS(OPEN_MAP)
 #undef OPEN_MAP
@@ -243,6 +245,8 @@ void netfil_close(struct netfil *nf)
 #undef CLOSE_MAP
 	if (nf->dir_fd >= 0)
 		close(nf->dir_fd);
+	if (nf->emit_fd >= 0)
+		close(nf->emit_fd);
 	free(nf);
 }
 
@@ -527,6 +531,10 @@ int netfil_status(struct netfil *nf, struct netfil_status *st)
 	st->reaper_pid = reaper_alive(nf->g) ? (int)nf->g->reaper_pid : 0;
 	st->match_overflow = nf->g->match_overflow;
 	st->rst_passed = nf->g->rst_passed;
+	for (i = 0; i < NF_MAX_SUBS; i++) {
+		st->events_lost += nf->g->sub_lost[i];
+		st->subscribers += !!(nf->g->subs_mask & (1u << i));
+	}
 	for (i = 0; i < NF_MAX_FILTERS; i++)
 		if (nf->cfg[i].id && nf->cfg[i].kind < 4)
 			st->n_filters[nf->cfg[i].kind]++;

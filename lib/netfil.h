@@ -37,6 +37,8 @@ struct netfil_opts {
 	netfil_print_fn print;	/* NULL: silent */
 };
 
+struct netfil;
+
 enum netfil_kind { NETFIL_SOCKET = 1, NETFIL_IP = 2, NETFIL_IFACE = 3 };
 enum netfil_action { NETFIL_REJECT = 0, NETFIL_DROP = 1 };
 enum netfil_dir { NETFIL_IN = 0, NETFIL_OUT = 1 };
@@ -73,6 +75,87 @@ struct netfil_filter {
 	uint64_t exceeded_at[2];	/* CLOCK_MONOTONIC ns of the crossing */
 };
 
+/* The event stream.  Every event carries the time and, for socket events,
+ * the socket's id (its cookie: never reused while the system is up), the
+ * process that created the socket and the socket's addresses. */
+enum netfil_event_type {
+	NETFIL_EV_SOCKET = 1,	/* a TCP or UDP socket was created */
+	NETFIL_EV_CONNECT,	/* connect(): allowed, or refused by a filter */
+	NETFIL_EV_ACCEPT,	/* an incoming TCP connection was established */
+	NETFIL_EV_BIND,
+	NETFIL_EV_LISTEN,
+	NETFIL_EV_CLOSE,	/* the summary of a socket's life */
+	NETFIL_EV_EXCEEDED,	/* a filter crossed a limit: once per crossing */
+	NETFIL_EV_FILTER,	/* a filter was added, changed, reset, deleted */
+	NETFIL_EV_LOST,		/* this many events did not fit: loss is never silent */
+};
+enum netfil_filter_op { NETFIL_OP_ADD = 1, NETFIL_OP_CHANGE, NETFIL_OP_RESET,
+			NETFIL_OP_DEL };
+
+struct netfil_event {
+	enum netfil_event_type type;
+	uint64_t mono_ns;	/* CLOCK_MONOTONIC */
+	uint64_t wall_ns;	/* CLOCK_REALTIME, ns since the epoch */
+	uint64_t sock_id;	/* 0: no socket */
+	uint32_t pid, tgid, uid, gid;
+	char comm[16];
+	char exe[256];		/* /proc/TGID/exe while the process lives, else "" */
+	int family;		/* AF_INET, AF_INET6; 0: no socket */
+	int proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	uint8_t laddr[16], raddr[16];	/* IPv4: the first 4 bytes */
+	uint16_t lport, rport;
+	union {
+		struct {
+			bool refused;
+			uint32_t filter;	/* the filter that refused it */
+		} connect;
+		struct {
+			uint64_t bytes[2];	/* L3 admitted, enum netfil_dir */
+			uint64_t packets[2];
+			uint64_t payload[2];	/* TCP: payload received / acked */
+			uint64_t created_ns;	/* CLOCK_MONOTONIC */
+			uint64_t setup_ns;	/* connected or accepted; 0: never */
+			uint64_t duration_ns;	/* created to closed */
+			int n_filters;
+			uint32_t filters[9];	/* the filters it was counted against */
+		} close;
+		struct {
+			uint32_t filter;
+			enum netfil_dir dir;
+			enum netfil_limit limit;	/* which limit was crossed */
+			uint64_t limit_bytes;
+			uint64_t admitted;	/* the counter that limit bounds */
+		} exceeded;
+		struct {
+			enum netfil_filter_op op;
+			uint32_t id;
+		} filter;
+		struct {
+			uint64_t count;
+		} lost;
+	};
+};
+
+/* Called for each event; a negative return stops netfil_events_poll(),
+ * which then returns it. */
+typedef int (*netfil_event_fn)(const struct netfil_event *ev, void *ctx);
+struct netfil_events;
+
+/* Subscribe: up to 8 subscribers at once each receive every event.
+ * -EBUSY: all slots taken by live subscribers. */
+int netfil_events_open(struct netfil *nf, netfil_event_fn fn, void *ctx,
+		       struct netfil_events **out);
+/* A file descriptor that polls readable when events wait, for the
+ * caller's own event loop; then call netfil_events_poll(ev, 0). */
+int netfil_events_fd(const struct netfil_events *ev);
+/* Deliver waiting events, waiting up to timeout_ms (-1: forever) for the
+ * first.  Returns the number delivered, or -errno. */
+int netfil_events_poll(struct netfil_events *ev, int timeout_ms);
+void netfil_events_close(struct netfil_events *ev);
+const char *netfil_event_type_name(enum netfil_event_type type);
+/* "close" -> NETFIL_EV_CLOSE; -EINVAL for anything else. */
+int netfil_event_type_parse(const char *name);
+
 struct netfil_status {
 	bool loaded;
 	char pin_dir[256];
@@ -82,9 +165,9 @@ struct netfil_status {
 	unsigned int n_filters[4];	/* by enum netfil_kind */
 	uint64_t match_overflow;
 	uint64_t rst_passed;
+	unsigned int subscribers;
+	uint64_t events_lost;	/* over every subscriber slot */
 };
-
-struct netfil;
 
 /* Load the programs, pin them and their maps, attach them to the cgroup and
  * stamp existing sockets.  Loading what is already loaded is not an error. */

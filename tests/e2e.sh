@@ -35,6 +35,7 @@ up() {
 	echo go > "$TMP"/go
 	wait $CP
 	wait $sp
+	SP=$sp
 	RECEIVED=$(field "$TMP"/sink.out received)
 	SENT_ERR=$(field "$TMP"/send.out err)
 	SENT_MS=$(field "$TMP"/send.out elapsed_ms)
@@ -441,6 +442,9 @@ test_bad_input() {
 	sysctl net.netfil.socket.pid=999999999|999999999
 	sysctl net.netfil.interface.list=nosuchif2|nosuchif2
 	sysctl net.netfil.ip.obyte=1K net.netfil.ip.status=maybe|maybe
+	events type bogus|bogus
+	events pid x1|x1
+	events filter|filter
 	run obyte 1X -- true|1X
 	run obyte 1K true|true
 	EOF
@@ -503,6 +507,100 @@ test_batch() {
 	done
 }
 
+# --- the event stream --------------------------------------------------------
+subscribers() { nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
+has_subscribers() { [ "$(subscribers)" -ge "$1" ]; }
+
+# ev_start NAME [SELECTORS]: a subscriber writing JSON lines to $TMP/NAME.ev;
+# returns once it is subscribed.
+ev_start() {
+	local name=$1 before
+	shift
+	before=$(subscribers)
+	"$NETFIL" -j events "$@" > "$TMP/$name.ev" &
+	EVP=$!
+	eventually has_subscribers $((before + 1))
+}
+ev_stop() { kill -INT "$1"; wait "$1"; }
+ev() { python3 "$ROOT"/tests/events.py "$@"; }
+
+test_events_flows() {
+	local proto addr fam p1 p2
+	for proto in tcp udp; do
+		for addr in 10.77.0.2 fd77::2; do
+			fam=ipv4
+			[ "$addr" = fd77::2 ] && fam=ipv6
+			ev_start flow
+			up $proto $NS_B $addr 100000 noop
+			p1=$CP p2=$SP
+			eventually ev "$TMP"/flow.ev has-close $p1
+			eventually ev "$TMP"/flow.ev has-close $p2
+			ev_stop $EVP
+			check "events $proto $fam: client socket/connect/close, summary = bytes sent" \
+				ev "$TMP"/flow.ev flow $p1 $proto $fam $addr $PORT 100000 client
+			check "events $proto $fam: server socket/bind/.../close, summary = bytes received" \
+				ev "$TMP"/flow.ev flow $p2 $proto $fam $addr $PORT 100000 server
+		done
+	done
+}
+
+test_events_exceeded_once() {
+	local j
+	ev_start exc
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop)
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "exceeded: once for one crossing" eq "$(ev "$TMP"/exc.ev count exceeded filter=$FID)" 1
+	nf filter reset $FID
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	j=$(fshow $FID)
+	nf filter set $FID action reject
+	up tcp $NS_B 10.77.0.2 1000 noop
+	nf filter del $FID
+	ev_stop $EVP
+	check "exceeded: again after a reset, once" eq "$(ev "$TMP"/exc.ev count exceeded filter=$FID)" 2
+	check "exceeded: names the limit" eq "$(ev "$TMP"/exc.ev count exceeded filter=$FID limit=obyte limit_bytes=$LIMIT dir=out)" 2
+	check "exceeded: admitted within the limit" le "$(jget "$j" bytes.out)" $LIMIT
+	check "filter events: add, reset, change, del" eq "$(for op in add reset change del; do ev "$TMP"/exc.ev count filter filter=$FID op=$op; done | tr -d '\n')" 1111
+	check "connect refused, naming the filter" eq "$(ev "$TMP"/exc.ev count connect verdict=refused filter=$FID)" 1
+}
+
+test_events_four_subscribers() {
+	local i pids="" ref
+	for i in 1 2 3 4; do ev_start sub$i; pids="$pids $EVP"; done
+	up tcp $NS_B 10.77.0.2 50000 noop
+	for i in 1 2 3 4; do eventually ev "$TMP"/sub$i.ev has-close $SP; done
+	for p in $pids; do ev_stop $p; done
+	ref=$(ev "$TMP"/sub1.ev keys $CP $SP)
+	check "4 subscribers: the first saw the flow" lt 4 "$(echo "$ref" | wc -l)"
+	for i in 2 3 4; do
+		check "4 subscribers: subscriber $i saw every event" eq "$(ev "$TMP"/sub$i.ev keys $CP $SP)" "$ref"
+	done
+}
+
+test_events_slow_subscriber() {
+	local stopped out rate
+	ev_start slow
+	stopped=$EVP
+	kill -STOP $stopped
+	out=$($A "$ROOT"/build/connrate client 10.77.0.2 5300 --seconds 1.5 --workers 2)
+	rate=$(echo "$out" | sed -n 's/.*connections=\([0-9]*\).*/\1/p')
+	check "slow subscriber: traffic never stalls" lt 2000 "$rate"
+	check "slow subscriber: loss is counted" lt 0 "$(nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["events_lost"])')"
+	kill -CONT $stopped
+	ev_stop $stopped
+	check "slow subscriber: loss shows in its stream" lt 0 "$(ev "$TMP"/slow.ev lost)"
+}
+
+test_event_client_example() {
+	"$ROOT"/build/event-client 3 > "$TMP"/example.out &
+	EVP=$!
+	eventually has_subscribers 1
+	up tcp $NS_B 10.77.0.2 1000 noop
+	wait $EVP
+	check "example client: subscribed and printed 3 events" eq "$(grep -c '^\(socket\|connect\|close\|bind\|listen\|accept\) ' "$TMP"/example.out)" 3
+}
+
 # --- unload leaves nothing behind and restores connectivity ---------------
 test_unload() {
 	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
@@ -524,11 +622,16 @@ main() {
 	setup_cgroup || { log "cannot create test cgroup"; exit 1; }
 	setup_net || { log "cannot create test namespaces"; exit 1; }
 	nf load || { log "netfil load failed"; exit 1; }
+	rm -f "$TMP"/cr.ready
+	in_b "$ROOT"/build/connrate server 10.77.0.2 5300 --ready "$TMP"/cr.ready --seconds 600 >/dev/null &
+	wait_file "$TMP"/cr.ready || exit 1
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
 		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
-		test_many_filters test_batch test_no_process_needed test_unload}; do
+		test_many_filters test_batch test_no_process_needed test_events_flows \
+		test_events_exceeded_once test_events_four_subscribers test_events_slow_subscriber \
+		test_event_client_example test_unload}; do
 		log "== $t"
 		$t
 	done
