@@ -15,7 +15,7 @@ LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun

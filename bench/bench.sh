@@ -42,6 +42,7 @@ NOP_PIN=/sys/fs/bpf/netfil-bench-nop-$RUN_ID
 
 bench_cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	[ -s "$TMP"/iperf.pid ] && kill "$(cat "$TMP"/iperf.pid)"
 	unconfigure
 	cleanup
 }
@@ -52,13 +53,16 @@ for t in iperf3 nft; do
 done
 r() { echo "$*" >> "$RES"; }
 
-setup_cgroup && setup_net || exit 1
-# Short connections leave TIME_WAIT on the client; let it reuse ports.
-in_a sysctl -qw net.ipv4.tcp_tw_reuse=1
-in_b iperf3 -s -D -B 10.77.0.2 -p 5201 >/dev/null
+# The servers start before this shell joins the test cgroup, so that netfil
+# (like nftables, whose rules are in A only) acts on the client side alone.
+setup_net || exit 1
+in_b iperf3 -s -D -B 10.77.0.2 -p 5201 -I "$TMP"/iperf.pid >/dev/null
 rm -f "$TMP"/cr.ready
 in_b "$CONNRATE" server 10.77.0.2 5300 --ready "$TMP"/cr.ready --seconds 3600 >/dev/null &
 wait_file "$TMP"/cr.ready || exit 1
+setup_cgroup || exit 1
+# Short connections leave TIME_WAIT behind; let the client reuse ports.
+in_a sysctl -qw net.ipv4.tcp_tw_reuse=1
 for i in $(seq 1 100); do in_a bash -c 'exec 3<>/dev/tcp/10.77.0.2/5201' 2>/dev/null && break; sleep 0.02; done
 
 # ---- configurations ---------------------------------------------------------

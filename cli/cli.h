@@ -13,6 +13,8 @@ struct cmd {
 };
 
 extern bool json_output, pretty_output;
+/* When set ("FILE:LINE"), fail() names it before its message. */
+extern const char *fail_context;
 extern struct netfil_opts nf_opts;
 
 /* One-line error on stderr; always returns -1 so callers can
@@ -45,5 +47,7 @@ int do_filter(int argc, char **argv);
 int do_sysctl(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_save(int argc, char **argv);
+int do_restore(int argc, char **argv);
 
 #endif

@@ -227,8 +227,7 @@ static int on_event(const struct netfil_event *ev, void *ctx)
 	} else {
 		event_print(ev);
 	}
-	fflush(stdout);
-	return 0;
+	return 0;	/* flushed once per batch, in do_events() */
 }
 
 static int parse_sel(int argc, char **argv, struct sel *s)
@@ -282,6 +281,7 @@ int do_events(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	while (!stop) {
 		err = netfil_events_poll(es, 200);
+		fflush(stdout);
 		if (err < 0 && err != -EINTR)
 			break;
 		err = 0;

@@ -27,6 +27,7 @@
 #endif
 
 bool json_output, pretty_output;
+const char *fail_context;
 static bool verbose;
 struct netfil_opts nf_opts;
 
@@ -35,6 +36,8 @@ int fail(const char *fmt, ...)
 	va_list ap;
 
 	fprintf(stderr, "netfil: ");
+	if (fail_context)
+		fprintf(stderr, "%s: ", fail_context);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -216,7 +219,7 @@ static const struct cmd cmds[];
  * '#' starts a comment. */
 static int do_batch(int argc, char **argv)
 {
-	char *line = NULL, *args[64], *save, *tok;
+	char *line = NULL, *args[64], *save, *tok, ctx[512];
 	size_t cap = 0;
 	int n, lineno = 0, err = 0;
 	FILE *f;
@@ -237,10 +240,14 @@ static int do_batch(int argc, char **argv)
 			args[n++] = tok;
 		if (!n)
 			continue;
-		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run"))
-			err = fail("%s:%d: '%s' is not allowed in a batch", argv[0], lineno, args[0]);
-		else if (cmd_select(cmds, n, args))
-			err = fail("%s:%d: command failed", argv[0], lineno);
+		snprintf(ctx, sizeof(ctx), "%s:%d", argv[0], lineno);
+		fail_context = ctx;
+		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") ||
+		    !strcmp(args[0], "events"))
+			err = fail("'%s' is not allowed in a batch", args[0]);
+		else
+			err = cmd_select(cmds, n, args);
+		fail_context = NULL;
 	}
 	free(line);
 	if (f != stdin)
@@ -264,6 +271,7 @@ static int do_help(int argc, char **argv)
 		"       netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]\n"
 		"       netfil reaper\n"
 		"       netfil batch { FILE | - }\n"
+		"       netfil save [counters] | restore { FILE | - }\n"
 		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
 		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
 		"       TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }\n"
@@ -280,6 +288,8 @@ static const struct cmd cmds[] = {
 	{ "sysctl", do_sysctl },
 	{ "run", do_run },
 	{ "events", do_events },
+	{ "save", do_save },
+	{ "restore", do_restore },
 	{ "reaper", do_reaper },
 	{ "batch", do_batch },
 	{ "help", do_help },

@@ -347,7 +347,19 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	if (err)
 		goto out;
 
-	cfg.id = __atomic_add_fetch(&nf->g->next_id, 1, __ATOMIC_SEQ_CST);
+	if (f->id) {
+		/* a restore: keep the id, and hand out only larger ones */
+		if (!find_slot(nf, f->id, &dup)) {
+			*id = f->id;
+			err = -EEXIST;
+			goto out;
+		}
+		cfg.id = f->id;
+		if (nf->g->next_id < f->id)
+			nf->g->next_id = f->id;
+	} else {
+		cfg.id = __atomic_add_fetch(&nf->g->next_id, 1, __ATOMIC_SEQ_CST);
+	}
 	cfg.kind = meta.kind;
 	cfg.on = f->on;
 	cfg.action = meta.kind == NF_KIND_IFACE ? NF_ACT_DROP : (__u8)f->action;
@@ -526,6 +538,32 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 		err = -errno;
 	else
 		nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
+out:
+	nf_unlock(nf);
+	return err;
+}
+
+int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
+{
+	struct nf_filter_state st = {};
+	__u32 slot;
+	int err, i;
+
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	err = find_slot(nf, f->id, &slot);
+	if (err)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		st.bytes[i] = f->bytes[i];
+		st.packets[i] = f->packets[i];
+		st.dropped[i] = f->dropped[i];
+		st.latched[i] = f->exceeded[i] ? nf->cfg[slot].epoch : 0;
+		st.latched_ns[i] = f->exceeded[i] ? f->exceeded_at[i] : 0;
+	}
+	if (bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK))
+		err = -errno;
 out:
 	nf_unlock(nf);
 	return err;

@@ -186,6 +186,10 @@ int netfil_status(struct netfil *nf, struct netfil_status *st);
  * -ESRCH: no such process; -ENODEV: no such interface; -ENOSPC: full. */
 int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 		      uint32_t *id);
+/* (netfil_filter_add: f->id 0 lets the library choose the id; a non-zero
+ * one, as a restore brings, is used as it is unless taken: -EEXIST.) */
+/* Set a filter's counters and exceeded state to f's (a restore). */
+int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f);
 int netfil_filter_get(struct netfil *nf, uint32_t id, struct netfil_filter *f);
 /* Fills up to max filters in id order; returns how many exist. */
 int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max);

@@ -601,6 +601,41 @@ test_event_client_example() {
 	check "example client: subscribed and printed 3 events" eq "$(grep -c '^\(socket\|connect\|close\|bind\|listen\|accept\) ' "$TMP"/example.out)" 3
 }
 
+# --- save and restore ----------------------------------------------------------
+test_save_restore() {
+	local before after out sl n
+	$A sleep 60 &
+	sl=$!
+	in_a "$NETFIL" filter add ip 10.77.0.2 obyte $LIMIT >/dev/null
+	in_a "$NETFIL" filter add ip fd77::/64 ibyte 5M action drop off >/dev/null
+	in_a "$NETFIL" filter add socket pid $sl obyte 1G >/dev/null
+	in_a "$NETFIL" filter add socket tree $$ iobyte 1T >/dev/null
+	in_a "$NETFIL" filter add interface vab,vac iobyte 10G >/dev/null
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	before=$(in_a "$NETFIL" -j filter list)
+	in_a "$NETFIL" save counters > "$TMP"/saved
+	check "save: one line per filter and its counters" eq "$(grep -c '^filter add id\|^counters' "$TMP"/saved)" 10
+	nf unload
+	nf load
+	in_a "$NETFIL" restore "$TMP"/saved
+	after=$(in_a "$NETFIL" -j filter list)
+	check "save -> unload -> restore: identical filter list -j" eq "$after" "$before"
+	up tcp $NS_B 10.77.0.2 1000 noop
+	check "restore: the exceeded filter still refuses" eq "$(field "$TMP"/send.out err)" EPERM
+	before=$(in_a "$NETFIL" -j filter list)
+	n=$(grep -n 'ibyte 5242880' "$TMP"/saved | cut -d: -f1)
+	sed "${n}s/ibyte 5242880/ibyte 5Q/" "$TMP"/saved > "$TMP"/bad
+	out=$(in_a "$NETFIL" restore "$TMP"/bad 2>&1)
+	check "restore: bad line -> exit 1" eq $? 1
+	check "restore: the error names file:line and the token" contains "$out" "$TMP/bad:$n: invalid size '5Q'"
+	check "restore: one line" eq "$(echo "$out" | wc -l)" 1
+	check "restore: nothing changed" eq "$(in_a "$NETFIL" -j filter list)" "$before"
+	printf 'filter add id 9 ip 10.9.9.9\n' | in_a "$NETFIL" restore -
+	check "restore -: replaces the whole configuration" eq "$(in_a "$NETFIL" -j filter list | python3 -c 'import json,sys; print([f["id"] for f in json.load(sys.stdin)])')" "[9]"
+	in_a "$NETFIL" filter del 9
+	kill $sl
+}
+
 # --- unload leaves nothing behind and restores connectivity ---------------
 test_unload() {
 	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
@@ -631,7 +666,7 @@ main() {
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_batch test_no_process_needed test_events_flows \
 		test_events_exceeded_once test_events_four_subscribers test_events_slow_subscriber \
-		test_event_client_example test_unload}; do
+		test_event_client_example test_save_restore test_unload}; do
 		log "== $t"
 		$t
 	done
