@@ -42,7 +42,9 @@ NOP_PIN=/sys/fs/bpf/netfil-bench-nop-$RUN_ID
 
 bench_cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	# the servers are outside the test cgroup: stop them by name
 	[ -s "$TMP"/iperf.pid ] && kill "$(cat "$TMP"/iperf.pid)"
+	[ -n "${CONNRATE_PID:-}" ] && kill "$CONNRATE_PID" 2>/dev/null
 	unconfigure
 	cleanup
 }
@@ -58,7 +60,9 @@ r() { echo "$*" >> "$RES"; }
 setup_net || exit 1
 in_b iperf3 -s -D -B 10.77.0.2 -p 5201 -I "$TMP"/iperf.pid >/dev/null
 rm -f "$TMP"/cr.ready
-in_b "$CONNRATE" server 10.77.0.2 5300 --ready "$TMP"/cr.ready --seconds 3600 >/dev/null &
+nsenter --net=/run/netns/$NS_B "$CONNRATE" server 10.77.0.2 5300 --ready "$TMP"/cr.ready \
+	--seconds 3600 >/dev/null &
+CONNRATE_PID=$!
 wait_file "$TMP"/cr.ready || exit 1
 setup_cgroup || exit 1
 # Short connections leave TIME_WAIT behind; let the client reuse ports.

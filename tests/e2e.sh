@@ -658,7 +658,8 @@ main() {
 	setup_net || { log "cannot create test namespaces"; exit 1; }
 	nf load || { log "netfil load failed"; exit 1; }
 	rm -f "$TMP"/cr.ready
-	in_b "$ROOT"/build/connrate server 10.77.0.2 5300 --ready "$TMP"/cr.ready --seconds 600 >/dev/null &
+	nsenter --net=/run/netns/$NS_B "$ROOT"/build/connrate server 10.77.0.2 5300 \
+		--ready "$TMP"/cr.ready --seconds 600 >/dev/null &
 	wait_file "$TMP"/cr.ready || exit 1
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
