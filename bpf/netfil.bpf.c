@@ -597,6 +597,25 @@ int nf_sock_create(struct bpf_sock *ctx)
 	return 1;
 }
 
+/* Is the socket in netfil's attach cgroup or below it?  Only such sockets
+ * are netfil's: the load-time walk and the reaper see every socket of the
+ * machine, and must leave the others alone. */
+static __always_inline bool governed(struct sock *sk)
+{
+	struct nf_globals *g = globals();
+	struct cgroup *c, *a = NULL;
+	__u32 lvl;
+
+	if (!g)
+		return false;
+	lvl = g->cgroup_level;
+	c = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!c || (__u32)BPF_CORE_READ(c, level) < lvl)
+		return false;
+	bpf_probe_read_kernel(&a, sizeof(a), &c->ancestors[lvl & 0xff]);
+	return a && BPF_CORE_READ(a, kn, id) == g->cgroup_id;
+}
+
 /* Walked once by "netfil load": sockets opened before netfil was loaded get
  * the record of (the first process found) holding them. */
 SEC("iter/task_file")
@@ -618,7 +637,7 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (!inet_l4(sk->__sk_common.skc_family, sk->sk_type, sk->sk_protocol))
 		return 0;
-	if (bpf_sk_storage_get(&nf_socks, sk, 0, 0))
+	if (!governed(sk) || bpf_sk_storage_get(&nf_socks, sk, 0, 0))
 		return 0;
 	rec = bpf_sk_storage_get(&nf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!rec)
@@ -842,7 +861,7 @@ int nf_reap_tcp(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	sk = (struct sock *)tp;
-	if (sk->__sk_common.skc_state == TCP_LISTEN)
+	if (sk->__sk_common.skc_state == TCP_LISTEN || !governed(sk))
 		return 0;
 	rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
 	sock_match(rec, refs);

@@ -223,6 +223,8 @@ struct nf_globals {
 	__u64 rst_passed;	/* RSTs let out of exceeded reject filters */
 	__u32 sysctl_id[4];	/* per kind: the filter net.netfil.* acts on */
 	__u64 cgroup_id;	/* where the cgroup programs are attached */
+	__u32 cgroup_level;	/* its depth below the cgroup v2 root */
+	__u32 pad4;
 	char cgroup[256];
 	/* Event subscribers: slot i of nf_subs is taken while bit i is set. */
 	__u32 subs_mask;

@@ -107,6 +107,24 @@ static int cgroup2_root(char *buf, size_t len)
 	return err;
 }
 
+/* Depth of a cgroup below the cgroup v2 root: the number of path
+ * components past the mount point. */
+static __u32 cgroup_level(const char *path)
+{
+	char root[PATH_MAX], real[PATH_MAX];
+	const char *p;
+	__u32 n = 0;
+
+	if (cgroup2_root(root, sizeof(root)) || !realpath(path, real))
+		return 0;
+	p = real + strlen(root);
+	if (strncmp(real, root, strlen(root)))
+		return 0;
+	for (; *p; p++)
+		n += *p == '/' && p[1] && p[1] != '/';
+	return n;
+}
+
 static int resolve_cgroup(const struct netfil_opts *opts, char *buf, size_t len)
 {
 	const char *cg = opts ? opts->cgroup : NULL;
@@ -347,6 +365,7 @@ static int load_locked(struct netfil *nf, const struct netfil_opts *opts)
 		goto out;
 	}
 	memcpy(g.cgroup, cgroup, strlen(cgroup) + 1);
+	g.cgroup_level = cgroup_level(cgroup);
 	g.cgroup_id = st.st_ino;
 	err = bpf_map_update_elem(bpf_map__fd(skel->maps.nf_globals), &zero, &g, 0);
 	if (err)

@@ -507,6 +507,30 @@ test_batch() {
 	done
 }
 
+# --- sockets outside the attach cgroup are not netfil's ---------------------
+# A reject filter is exceeded by a client of the test cgroup; a connection to
+# the same address from a process outside it must neither be counted nor
+# aborted by the reaper (which walks every TCP socket of the machine).
+test_outside_cgroup_untouched() {
+	local sp op
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/r3 "$TMP"/go2 && mkfifo "$TMP"/go2
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
+		--idle 700 > "$TMP"/outside.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	bash -c "echo \$\$ > $CG2/cgroup.procs && exec nsenter --net=/run/netns/$NS_A $NFT send tcp 10.77.0.2 $PORT $BIG --wait $TMP/go2 --ready $TMP/r3 --timeout 2500 > /dev/null" &
+	op=$!
+	wait_file "$TMP"/r3
+	FID=$(nf filter add ip 10.77.0.2 obyte $LIMIT action reject)
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "outside: the inside client was aborted" one_of "$SENT_ERR" ECONNABORTED ECONNRESET EPIPE
+	echo go > "$TMP"/go2
+	wait $op $sp
+	check "outside: its connection survived the reaper, unlimited" eq "$(field "$TMP"/outside.out received)" $BIG
+	nf filter del $FID
+}
+
 # --- the event stream --------------------------------------------------------
 subscribers() { nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
 has_subscribers() { [ "$(subscribers)" -ge "$1" ]; }
@@ -665,7 +689,8 @@ main() {
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
 		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
-		test_many_filters test_batch test_no_process_needed test_events_flows \
+		test_many_filters test_batch test_no_process_needed test_outside_cgroup_untouched \
+		test_events_flows \
 		test_events_exceeded_once test_events_four_subscribers test_events_slow_subscriber \
 		test_event_client_example test_save_restore test_unload}; do
 		log "== $t"
