@@ -142,11 +142,17 @@ struct {
 } nf_subs SEC(".maps");
 
 /* Events are built here, not on the stack (512 bytes, already busy). */
+struct nf_scratch {
+	__u32 busy;
+	__u32 pad;
+	struct nf_event ev;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nf_event);
+	__type(value, struct nf_scratch);
 } nf_scratch SEC(".maps");
 
 /* ------------------------------------------------------------------ */
@@ -169,14 +175,26 @@ static __always_inline bool subscribed(void)
 	return g && g->subs_mask;
 }
 
-/* A zeroed event of this type, carrying the socket owner's identity. */
+/* A zeroed event of this type, carrying the socket owner's identity.  The
+ * per-CPU buffer may be in use by a program this one interrupted (a softirq
+ * on top of a process-context hook): then the event is lost, and counted. */
 static __always_inline struct nf_event *ev_new(__u16 type, const struct nf_sock *rec)
 {
 	__u32 zero = 0;
-	struct nf_event *ev = bpf_map_lookup_elem(&nf_scratch, &zero);
+	struct nf_scratch *s = bpf_map_lookup_elem(&nf_scratch, &zero);
+	struct nf_event *ev;
 
-	if (!ev)
+	if (!s)
 		return NULL;
+	if (__sync_fetch_and_add(&s->busy, 1)) {
+		struct nf_globals *g = globals();
+
+		__sync_fetch_and_add(&s->busy, -1);
+		if (g)
+			__sync_fetch_and_add(&g->sub_lost[0], 1);
+		return NULL;
+	}
+	ev = &s->ev;
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->ts_ns = bpf_ktime_get_ns();
@@ -195,10 +213,11 @@ static __always_inline struct nf_event *ev_new(__u16 type, const struct nf_sock 
 static __always_inline void emit(struct nf_event *ev)
 {
 	struct nf_globals *g = globals();
+	struct nf_scratch *s = container_of(ev, struct nf_scratch, ev);
 	int i;
 
 	if (!g)
-		return;
+		goto out;
 #pragma unroll
 	for (i = 0; i < NF_MAX_SUBS; i++) {
 		__u32 key = i;
@@ -210,6 +229,8 @@ static __always_inline void emit(struct nf_event *ev)
 		if (rb && bpf_ringbuf_output(rb, ev, sizeof(*ev), 0))
 			__sync_fetch_and_add(&g->sub_lost[i], 1);
 	}
+out:
+	__sync_fetch_and_add(&s->busy, -1);
 }
 
 /* Keep a socket's addresses, as a full struct bpf_sock shows them, for its
@@ -358,9 +379,10 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	if (!st)
 		return CHARGE_SKIP;
+	/* the epoch first: user space stores the limits, then the epoch */
+	epoch = cfg->epoch;
 	lim = cfg->limit[dir & 1];
 	io = cfg->limit[NF_LIM_IO];
-	epoch = cfg->epoch;
 	*action = cfg->action;
 
 	bpf_spin_lock(&st->lock);
@@ -405,7 +427,7 @@ static __always_inline void undrop(const struct nf_ref *ref, int dir, __u32 len)
 	if (!st)
 		return;
 	bpf_spin_lock(&st->lock);
-	st->dropped[dir & 1] -= len;
+	st->dropped[dir & 1] -= st->dropped[dir & 1] < len ? st->dropped[dir & 1] : len;
 	bpf_spin_unlock(&st->lock);
 }
 
@@ -418,9 +440,11 @@ static __always_inline void refund(const struct nf_ref *ref, int dir, __u32 len)
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	if (!st)
 		return;
+	/* a reset may have zeroed the counters meanwhile: never wrap */
 	bpf_spin_lock(&st->lock);
-	st->bytes[dir & 1] -= len;
-	st->packets[dir & 1]--;
+	st->bytes[dir & 1] -= st->bytes[dir & 1] < len ? st->bytes[dir & 1] : len;
+	if (st->packets[dir & 1])
+		st->packets[dir & 1]--;
 	bpf_spin_unlock(&st->lock);
 }
 
@@ -644,6 +668,7 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 		return 0;
 	stamp(rec, task);
 	rec->stamped_late = 1;
+	rec->created_ns = bpf_ktime_get_ns();	/* unknown: from load on */
 	rec->family = (__u8)sk->__sk_common.skc_family;
 	rec->proto = (__u8)sk->sk_protocol;
 	return 0;
@@ -748,7 +773,8 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	if (dir == NF_OUT && verdict == 1 + NF_ACT_REJECT && rst_only(skb, &p)) {
 		struct nf_globals *g = globals();
 
-		undrop(&refs[who & (NF_REFS - 1)], dir, skb->len);
+		if ((unsigned int)who < NF_REFS)
+			undrop(&refs[who], dir, skb->len);
 		if (g)
 			__sync_fetch_and_add(&g->rst_passed, 1);
 		return CG_PASS;
@@ -948,24 +974,25 @@ static __always_inline void ev_close(struct nf_event *ev, struct nf_sock *rec)
 	else
 		ip4_ref(*(__u32 *)ev->raddr, &refs[NF_SOCK_MATCH]);
 	for (i = 0; i < NF_REFS; i++)
-		if (refs[i].id)
-			ev->close.filters[n++ & (NF_REFS - 1)] = refs[i].id;
+		if (refs[i].id && n < NF_REFS)
+			ev->close.filters[n++] = refs[i].id;
 	ev->close.n_filters = n;
 	rec->closed = 1;
 }
 
 /* Payload bytes: the kernel's counts of acknowledged sequence space, less
- * the SYN (always acknowledged once established) and, when the connection
+ * our SYN (counted on the connecting side only) and, when the connection
  * closed by the FIN handshake, the FIN each way. */
-static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops *ops)
+static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops *ops,
+				       const struct nf_sock *rec)
 {
 	__u32 old = ops->args[0];
 	__u64 in = ops->bytes_received, out = ops->bytes_acked;
 	bool fins = old == TCP_FIN_WAIT2 || old == TCP_CLOSING ||
 		    old == TCP_LAST_ACK || old == TCP_TIME_WAIT;
 
-	if (out)
-		out--;
+	if (rec->active && out)
+		out--;	/* our SYN; an accepted socket starts past its SYN-ACK */
 	if (fins && out)
 		out--;
 	if (fins && in)
@@ -1000,6 +1027,7 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		}
 		rec->setup_ns = bpf_ktime_get_ns();
 		rec->tcp_close_cb = 1;
+		rec->active = ops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
 		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
 					  BPF_SOCK_OPS_STATE_CB_FLAG);
 		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed() &&
@@ -1026,7 +1054,7 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		ev->cookie = bpf_get_socket_cookie(ops);
 		ev_ops_addrs(ev, ops);
 		ev_close(ev, rec);
-		ev_payload(ev, ops);
+		ev_payload(ev, ops, rec);
 		emit(ev);
 		break;
 	}

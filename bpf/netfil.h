@@ -150,7 +150,8 @@ struct nf_sock {
 	__u8 tcp_close_cb;	/* TCP: the close event comes at TCP_CLOSE */
 	__u8 closed;		/* its close event is out */
 	__u8 addr_known;	/* the addresses below are set */
-	__u8 pad2[3];
+	__u8 active;		/* TCP: we connected (not accepted) */
+	__u8 pad2[2];
 	/* Addresses for the close event, from the socket's first packet:
 	 * close() hooks cannot read them any more. */
 	__u8 laddr[16];

@@ -39,6 +39,9 @@ int parse_pid(const char *s, int *pid);
  * returns the number of arguments consumed or -1 after printing. */
 int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 		      bool allow_action, bool allow_state);
+/* Two matches no two filters may share: the same process (pid, or tree),
+ * the same prefix, or an interface in common. */
+bool match_conflict(const struct netfil_match *a, const struct netfil_match *b);
 /* "socket pid PID", "ip PREFIX", "interface IF,...": arguments used, or -1. */
 int parse_match(int argc, char **argv, struct netfil_match *m);
 const char *size_str(uint64_t v, char *buf, size_t len);

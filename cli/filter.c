@@ -95,6 +95,24 @@ int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 	return i;
 }
 
+bool match_conflict(const struct netfil_match *a, const struct netfil_match *b)
+{
+	int i, j;
+
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == NETFIL_SOCKET)
+		return a->pid == b->pid && a->tree == b->tree;
+	if (a->kind == NETFIL_IP)
+		return a->family == b->family && a->prefixlen == b->prefixlen &&
+		       !memcmp(a->addr, b->addr, 16);
+	for (i = 0; i < a->n_ifaces; i++)
+		for (j = 0; j < b->n_ifaces; j++)
+			if (!strcmp(a->ifaces[i], b->ifaces[j]))
+				return true;
+	return false;
+}
+
 static void match_str(const struct netfil_match *m, char *buf, size_t len)
 {
 	size_t off;

@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <bpf/libbpf.h>
 #include "cli.h"
 
 #ifndef CAP_BPF
@@ -50,14 +52,21 @@ int fail_errno(int err, const char *what)
 	return fail("%s: %s", what, strerror(err < 0 ? -err : err));
 }
 
+/* Errors are reported by the command itself, in one line; what the library
+ * and libbpf have to say (verifier logs included) only with -d. */
 static void lib_print(enum netfil_print_level level, const char *fmt, va_list ap)
 {
-	if (level == NETFIL_DEBUG && !verbose)
-		return;
-	if (level == NETFIL_INFO && !verbose)
+	(void)level;
+	if (!verbose)
 		return;
 	fprintf(stderr, "netfil: ");
 	vfprintf(stderr, fmt, ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 bool is_prefix(const char *pfx, const char *str)
@@ -117,6 +126,8 @@ int open_netfil(struct netfil **nf)
 
 static int do_load(int argc, char **argv)
 {
+	const char *cg;
+	struct stat st;
 	int err;
 
 	(void)argv;
@@ -124,6 +135,9 @@ static int do_load(int argc, char **argv)
 		return fail("unexpected argument '%s'", argv[0]);
 	if (require_priv())
 		return -1;
+	cg = nf_opts.cgroup ? nf_opts.cgroup : getenv("NETFIL_CGROUP");
+	if (cg && *cg && (stat(cg, &st) || !S_ISDIR(st.st_mode)))
+		return fail("no cgroup directory '%s'", cg);
 	err = netfil_load(&nf_opts);
 	if (!err)
 		err = netfil_reaper_spawn(&nf_opts);
@@ -311,6 +325,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	nf_opts.print = lib_print;
+	libbpf_set_print(libbpf_print);
 	opterr = 0;	/* one message, ours */
 	/* '+': stop at the first non-option, so "sysctl -a" and
 	 * "run -- CMD -x" keep their arguments. */

@@ -64,6 +64,7 @@ int do_run(int argc, char **argv)
 	}
 	close(fds[0]);
 	child = pid;
+	signal(SIGPIPE, SIG_IGN);	/* a child gone early must not take us with it */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);

@@ -259,10 +259,14 @@ int do_restore(int argc, char **argv)
 			memset(&items[n], 0, sizeof(items[n]));
 			items[n].line = lineno;
 			err = parse_filter_line(k, args, &items[n]);
-			for (i = 0; i < n && !err; i++)
+			for (i = 0; i < n && !err; i++) {
 				if (items[i].f.id == items[n].f.id)
 					err = fail("filter id %u is already added on line %d",
 						   items[n].f.id, items[i].line);
+				else if (match_conflict(&items[i].f.match, &items[n].f.match))
+					err = fail("filter %u matches what line %d already matches",
+						   items[n].f.id, items[i].line);
+			}
 			n += !err;
 		} else if (!strcmp(args[0], "counters")) {
 			err = parse_counters_line(k, args, items, n);

@@ -168,24 +168,6 @@ static int parse_value(int kind, enum key k, const char *key, const char *val,
 	}
 }
 
-static bool same_match(const struct netfil_match *a, const struct netfil_match *b)
-{
-	int i, j;
-
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == NETFIL_SOCKET)
-		return a->pid == b->pid;
-	if (a->kind == NETFIL_IP)
-		return a->family == b->family && a->prefixlen == b->prefixlen &&
-		       !memcmp(a->addr, b->addr, 16);
-	for (i = 0; i < a->n_ifaces; i++)
-		for (j = 0; j < b->n_ifaces; j++)
-			if (!strcmp(a->ifaces[i], b->ifaces[j]))
-				return true;
-	return false;
-}
-
 /* Everything that could refuse a change is checked here, before any. */
 static int check_want(struct netfil *nf, int kind, struct want *w,
 		      const struct netfil_filter *all, int n)
@@ -203,9 +185,7 @@ static int check_want(struct netfil *nf, int kind, struct want *w,
 	for (i = 0; i < n; i++) {
 		if (all[i].id == w->id || (int)all[i].match.kind != kind)
 			continue;
-		if (kind == NETFIL_SOCKET && all[i].match.tree)
-			continue;
-		if (same_match(&all[i].match, &w->m))
+		if (match_conflict(&all[i].match, &w->m))
 			return fail("a %s filter for that match already exists (id %u)",
 				    kinds[kind], all[i].id);
 	}

@@ -190,12 +190,43 @@ static void bump_sock_gen(struct netfil *nf)
 	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Detach an interface filter's tc programs; its map entries go only once
+ * that worked, so that a later unload can still find what is left. */
+static int unlink_ifaces(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	__u32 i;
+	int err = 0, e;
+
+	for (i = 0; i < meta->n_ifaces && i < NF_IF_PER_FILTER; i++) {
+		struct nf_if_key key = { .netns = meta->netns, .ifindex = meta->ifindex[i] };
+		struct nf_if_val iv;
+
+		if (bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
+			continue;
+		e = nf_tc_detach(nf, (int)key.ifindex, iv.own_qdisc);
+		if (!e)
+			bpf_map_delete_elem(nf->ifaces_fd, &key);
+		err = err ?: e;
+	}
+	return err;
+}
+
+static int unlink_ifaces_in(struct netfil *nf, void *arg)
+{
+	const struct nf_filter_meta *meta = arg;
+	uint64_t cookie;
+
+	if (nf_netns_cookie(&cookie) || cookie != meta->netns)
+		return 0;
+	return unlink_ifaces(nf, meta);
+}
+
 static int unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 {
 	struct nf_ip6_key k6 = {};
 	struct nf_proc_val pv;
-	__u32 i;
-	int err = 0, e;
+	uint64_t cookie;
+	int err = 0;
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
@@ -217,18 +248,10 @@ static int unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 			return -errno;
 		return 0;
 	case NF_KIND_IFACE:
-		for (i = 0; i < meta->n_ifaces; i++) {
-			struct nf_if_key key = { .netns = meta->netns,
-						 .ifindex = meta->ifindex[i] };
-			struct nf_if_val iv;
-
-			if (bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
-				continue;
-			e = nf_tc_detach(nf, (int)key.ifindex, iv.own_qdisc);
-			err = err ?: e;
-			bpf_map_delete_elem(nf->ifaces_fd, &key);
-		}
-		return err;
+		/* tc filters live in the interfaces' own namespace */
+		if (nf_netns_cookie(&cookie) || cookie != meta->netns)
+			return nf_for_each_netns(nf, unlink_ifaces_in, (void *)meta);
+		return unlink_ifaces(nf, meta);
 	}
 	return -EINVAL;
 }
@@ -458,14 +481,16 @@ int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
 			out[n] = f;
 		n++;
 	}
-	if (out)
-		qsort(out, (size_t)(n < max ? n : max), sizeof(*out), cmp_filter);
+	if (!out)
+		return n;
+	n = n < max ? n : max;
+	qsort(out, (size_t)n, sizeof(*out), cmp_filter);
 	return n;
 }
 
 int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 {
-	struct nf_filter_cfg cfg;
+	struct nf_filter_cfg *cfg;
 	bool changed = false;
 	__u32 slot;
 	int err, i;
@@ -476,22 +501,20 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 	err = find_slot(nf, f->id, &slot);
 	if (err)
 		goto out;
-	cfg = nf->cfg[slot];
+	/* Written in place, in this order: the limits, then the epoch that
+	 * releases the exceeded latch (charge() reads the epoch first), so
+	 * a packet never pairs the new epoch with an old limit. */
+	cfg = &nf->cfg[slot];
 	for (i = 0; i < NF_LIM_MAX; i++) {
-		changed |= cfg.limit[i] != f->limit[i];
-		cfg.limit[i] = f->limit[i];
+		changed |= cfg->limit[i] != f->limit[i];
+		__atomic_store_n(&cfg->limit[i], f->limit[i], __ATOMIC_RELAXED);
 	}
-	/* A new epoch releases the exceeded latch: packets are judged
-	 * against the new limits from here on. */
+	__atomic_store_n(&cfg->on, f->on, __ATOMIC_RELAXED);
+	if (cfg->kind != NF_KIND_IFACE)
+		__atomic_store_n(&cfg->action, (__u8)f->action, __ATOMIC_RELAXED);
 	if (changed)
-		cfg.epoch++;
-	cfg.on = f->on;
-	if (cfg.kind != NF_KIND_IFACE)
-		cfg.action = (__u8)f->action;
-	if (bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
-		err = -errno;
-	else
-		nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
+		__atomic_store_n(&cfg->epoch, cfg->epoch + 1, __ATOMIC_RELEASE);
+	nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
 out:
 	nf_unlock(nf);
 	return err;

@@ -191,7 +191,8 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 /* Set a filter's counters and exceeded state to f's (a restore). */
 int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f);
 int netfil_filter_get(struct netfil *nf, uint32_t id, struct netfil_filter *f);
-/* Fills up to max filters in id order; returns how many exist. */
+/* With out NULL, returns how many filters exist; else fills up to max in
+ * id order and returns how many it filled. */
 int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max);
 /* Change on/off, action and limits (not the match).  Changing a limit clears
  * the exceeded state; the counters are kept. */

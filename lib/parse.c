@@ -111,6 +111,27 @@ int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len)
 	return 0;
 }
 
+/* A thread id has a /proc entry too; netfil's processes are thread groups,
+ * named by their leader's id. */
+static bool is_tgid(int pid)
+{
+	char path[64], line[128];
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			ok = atoi(line + 5) == pid;
+			break;
+		}
+	fclose(f);
+	return ok;
+}
+
 /* Field 22 of /proc/PID/stat.  The command name (field 2) may hold spaces
  * and parentheses, so fields are counted from its last ')'. */
 int netfil_proc_start(int pid, uint64_t *start)
@@ -121,7 +142,7 @@ int netfil_proc_start(int pid, uint64_t *start)
 	FILE *f;
 	int i;
 
-	if (pid <= 0)
+	if (pid <= 0 || !is_tgid(pid))
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");

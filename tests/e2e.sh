@@ -445,6 +445,7 @@ test_bad_input() {
 	events type bogus|bogus
 	events pid x1|x1
 	events filter|filter
+	--cgroup /nonexistent-cg load|/nonexistent-cg
 	run obyte 1X -- true|1X
 	run obyte 1K true|true
 	EOF
@@ -587,6 +588,7 @@ test_events_exceeded_once() {
 	check "exceeded: admitted within the limit" le "$(jget "$j" bytes.out)" $LIMIT
 	check "filter events: add, reset, change, del" eq "$(for op in add reset change del; do ev "$TMP"/exc.ev count filter filter=$FID op=$op; done | tr -d '\n')" 1111
 	check "connect refused, naming the filter" eq "$(ev "$TMP"/exc.ev count connect verdict=refused filter=$FID)" 1
+	check "close summaries name the filter they were counted against" lt 0 "$(ev "$TMP"/exc.ev count close "filters=[$FID]")"
 }
 
 test_events_four_subscribers() {
