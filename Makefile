@@ -14,7 +14,7 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c
+LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c lib/period.c
 CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client

@@ -148,9 +148,11 @@ struct nf_scratch {
 	struct nf_event ev;
 };
 
+/* Two per CPU: a softirq program (ingress, sockops) may interrupt one in
+ * process context (sock_release, connect, egress) halfway through. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct nf_scratch);
 } nf_scratch SEC(".maps");
@@ -175,21 +177,34 @@ static __always_inline bool subscribed(void)
 	return g && g->subs_mask;
 }
 
-/* A zeroed event of this type, carrying the socket owner's identity.  The
- * per-CPU buffer may be in use by a program this one interrupted (a softirq
- * on top of a process-context hook): then the event is lost, and counted. */
+/* A per-CPU buffer that no program this one interrupted is using. */
+static __always_inline struct nf_scratch *scratch(void)
+{
+	__u32 k;
+
+	for (k = 0; k < 2; k++) {
+		__u32 key = k;
+		struct nf_scratch *s = bpf_map_lookup_elem(&nf_scratch, &key);
+
+		if (s && !__sync_fetch_and_add(&s->busy, 1))
+			return s;
+		if (s)
+			__sync_fetch_and_add(&s->busy, -1);
+	}
+	return NULL;
+}
+
+/* A zeroed event of this type, carrying the socket owner's identity.  With
+ * no free buffer (nesting deeper than softirq over process context) the
+ * event is lost, and counted. */
 static __always_inline struct nf_event *ev_new(__u16 type, const struct nf_sock *rec)
 {
-	__u32 zero = 0;
-	struct nf_scratch *s = bpf_map_lookup_elem(&nf_scratch, &zero);
+	struct nf_scratch *s = scratch();
 	struct nf_event *ev;
 
-	if (!s)
-		return NULL;
-	if (__sync_fetch_and_add(&s->busy, 1)) {
+	if (!s) {
 		struct nf_globals *g = globals();
 
-		__sync_fetch_and_add(&s->busy, -1);
 		if (g)
 			__sync_fetch_and_add(&g->sub_lost[0], 1);
 		return NULL;

@@ -92,6 +92,15 @@ struct nf_filter_meta {
 	__u64 netns;		/* interface filters: netns cookie */
 	__u32 ifindex[NF_IF_PER_FILTER];
 	char ifaces[NF_IF_PER_FILTER][NF_IFNAME_LEN];
+	/* A billing period: counters reset at each boundary (user space's
+	 * job; the kernel side never reads these). */
+	__u8 period;		/* enum netfil_every */
+	__u8 p_minute;
+	__u8 p_hour;
+	__u8 p_wday;		/* 0 = Sunday */
+	__u8 p_mday;		/* 1-31 */
+	__u8 pad[3];
+	__s64 period_last;	/* the last boundary applied, seconds since the epoch */
 };
 
 /* nf_procs: a process that has a pid filter, a tree filter, or both. */

@@ -51,6 +51,8 @@ int do_sysctl(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_save(int argc, char **argv);
+int do_roll(int argc, char **argv);
+void period_str(const struct netfil_period *p, char *buf, size_t len);
 int do_restore(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 
 static const char *const limit_names[3] = { "ibyte", "obyte", "iobyte" };
@@ -58,10 +59,93 @@ static int parse_size_arg(const char *key, const char *val, uint64_t *out)
 	return 0;
 }
 
+static const char *const every_names[] = { "none", "hourly", "daily", "weekly", "monthly" };
+static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+/* "HH:MM" (or ":MM" / "MM" for hourly) */
+static int parse_at(const char *s, struct netfil_period *p)
+{
+	unsigned int h = 0, m;
+	char c;
+
+	if (p->every == NETFIL_HOURLY) {
+		if (sscanf(s, ":%u%c", &m, &c) != 1 && sscanf(s, "%u%c", &m, &c) != 1)
+			return fail("invalid minute '%s' (:MM)", s);
+	} else if (sscanf(s, "%u:%u%c", &h, &m, &c) != 2) {
+		return fail("invalid time '%s' (HH:MM)", s);
+	}
+	if (h > 23 || m > 59)
+		return fail("invalid time '%s'", s);
+	p->hour = (int)h;
+	p->minute = (int)m;
+	return 0;
+}
+
+/* period { none | hourly [at :MM] | daily [at HH:MM] | weekly [DAY] [at HH:MM] |
+ *          monthly [day N] [at HH:MM] }; returns the words used after "period". */
+static int parse_period(int argc, char **argv, struct netfil_period *p)
+{
+	int i = 1, k;
+	uint32_t d;
+
+	if (argc < 1)
+		return fail("missing value after 'period'");
+	memset(p, 0, sizeof(*p));
+	for (k = 0; k < 5 && strcmp(argv[0], every_names[k]); k++)
+		;
+	if (k == 5)
+		return fail("unknown period '%s' (hourly, daily, weekly, monthly or none)", argv[0]);
+	p->every = (enum netfil_every)k;
+	p->wday = 1;	/* Monday */
+	p->mday = 1;
+	if (p->every == NETFIL_WEEKLY && i < argc) {
+		for (k = 0; k < 7 && strncmp(argv[i], day_names[k], 3); k++)
+			;
+		if (k < 7) {
+			p->wday = k;
+			i++;
+		}
+	}
+	if (p->every == NETFIL_MONTHLY && i < argc && !strcmp(argv[i], "day")) {
+		if (i + 1 >= argc || parse_u32(argv[i + 1], &d) || d < 1 || d > 31)
+			return fail("invalid day '%s' (1 to 31)", i + 1 < argc ? argv[i + 1] : "day");
+		p->mday = (int)d;
+		i += 2;
+	}
+	if (p->every != NETFIL_PERIOD_NONE && i < argc && !strcmp(argv[i], "at")) {
+		if (i + 1 >= argc)
+			return fail("missing time after 'at'");
+		if (parse_at(argv[i + 1], p))
+			return -1;
+		i += 2;
+	}
+	return i;
+}
+
+void period_str(const struct netfil_period *p, char *buf, size_t len)
+{
+	switch (p->every) {
+	case NETFIL_HOURLY:
+		snprintf(buf, len, "hourly at :%02d", p->minute);
+		return;
+	case NETFIL_DAILY:
+		snprintf(buf, len, "daily at %02d:%02d", p->hour, p->minute);
+		return;
+	case NETFIL_WEEKLY:
+		snprintf(buf, len, "weekly %s at %02d:%02d", day_names[p->wday % 7], p->hour, p->minute);
+		return;
+	case NETFIL_MONTHLY:
+		snprintf(buf, len, "monthly day %d at %02d:%02d", p->mday, p->hour, p->minute);
+		return;
+	default:
+		snprintf(buf, len, "none");
+	}
+}
+
 int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 		      bool allow_action, bool allow_state)
 {
-	int i, j;
+	int i, j, n;
 
 	for (i = 0; i < argc; i++) {
 		for (j = 0; j < 3; j++)
@@ -82,6 +166,11 @@ int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 				f->action = NETFIL_DROP;
 			else
 				return fail("unknown action '%s' (reject or drop)", argv[i]);
+		} else if (allow_state && !strcmp(argv[i], "period")) {
+			n = parse_period(argc - i - 1, argv + i + 1, &f->period);
+			if (n < 0)
+				return -1;
+			i += n;
 		} else if (allow_state && !strcmp(argv[i], "on")) {
 			f->on = true;
 		} else if (allow_state && !strcmp(argv[i], "off")) {
@@ -174,6 +263,13 @@ json_t *filter_json(const struct netfil_filter *f)
 		"in", f->exceeded[0], "out", f->exceeded[1]));
 	json_object_set_new(o, "exceeded_at", json_pack("{s:I,s:I}",
 		"in", (json_int_t)f->exceeded_at[0], "out", (json_int_t)f->exceeded_at[1]));
+	if (f->period.every != NETFIL_PERIOD_NONE) {
+		char p[64];
+
+		period_str(&f->period, p, sizeof(p));
+		json_object_set_new(o, "period", json_pack("{s:s,s:I}", "every", p,
+			"last", (json_int_t)f->period.last));
+	}
 	return o;
 }
 
@@ -187,6 +283,12 @@ void filter_print(const struct netfil_filter *f)
 	       f->action == NETFIL_DROP ? "drop" : "reject",
 	       (unsigned long long)f->limit[0], (unsigned long long)f->limit[1],
 	       (unsigned long long)f->limit[2]);
+	if (f->period.every != NETFIL_PERIOD_NONE) {
+		char p[64];
+
+		period_str(&f->period, p, sizeof(p));
+		printf("    period %s\n", p);
+	}
 	printf("    bytes in %llu out %llu dropped in %llu out %llu exceeded %s\n",
 	       (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
 	       (unsigned long long)f->dropped[0], (unsigned long long)f->dropped[1],
@@ -434,6 +536,44 @@ static int filter_show(int argc, char **argv) { return with_filter(argc, argv, s
 static int filter_set(int argc, char **argv) { return with_filter(argc, argv, set_fn); }
 static int filter_reset(int argc, char **argv) { return with_filter(argc, argv, reset_fn); }
 static int filter_del(int argc, char **argv) { return with_filter(argc, argv, del_fn); }
+
+/* netfil roll [now TIME]: apply the period boundaries passed since each
+ * filter's last one; TIME (seconds since the epoch, or local
+ * YYYY-MM-DDTHH:MM:SS) stands in for the clock. */
+int do_roll(int argc, char **argv)
+{
+	struct netfil *nf;
+	int64_t now = time(NULL);
+	struct tm tm = {};
+	char *end;
+	int n;
+
+	if (argc == 2 && !strcmp(argv[0], "now")) {
+		end = strptime(argv[1], "%Y-%m-%dT%H:%M:%S", &tm);
+		if (end && !*end) {
+			tm.tm_isdst = -1;
+			now = (int64_t)mktime(&tm);
+		} else {
+			now = strtoll(argv[1], &end, 10);
+			if (*end || argv[1][0] < '0' || argv[1][0] > '9')
+				return fail("invalid time '%s'", argv[1]);
+		}
+	} else if (argc) {
+		return fail(argc == 1 && !strcmp(argv[0], "now") ? "missing TIME after '%s'" :
+			    "unknown argument '%s'", argv[0]);
+	}
+	if (open_netfil(&nf))
+		return -1;
+	n = netfil_roll(nf, now);
+	netfil_close(nf);
+	if (n < 0)
+		return fail_errno(n, "roll");
+	if (json_output)
+		json_print(json_pack("{s:i}", "reset", n));
+	else
+		printf("%d\n", n);
+	return 0;
+}
 
 static const struct cmd filter_cmds[] = {
 	{ "add", filter_add },

@@ -276,7 +276,7 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: netfil [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       netfil load | unload | status\n"
-		"       netfil filter add socket { pid | tree } PID [LIMITS] [action { reject | drop }] [on | off]\n"
+		"       netfil filter add socket { pid | tree } PID [LIMITS] [action { reject | drop }] [PERIOD] [on | off]\n"
 		"       netfil filter add ip PREFIX [LIMITS] [action { reject | drop }] [on | off]\n"
 		"       netfil filter add interface IF[,IF...] [LIMITS] [on | off]\n"
 		"       netfil filter { list | show ID | set ID [LIMITS] [action A] [on | off] | reset ID | del ID }\n"
@@ -286,7 +286,10 @@ static int do_help(int argc, char **argv)
 		"       netfil reaper\n"
 		"       netfil batch { FILE | - }\n"
 		"       netfil save [counters] | restore { FILE | - }\n"
+		"       netfil roll [now TIME]\n"
 		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
+		"       PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
+		"                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }\n"
 		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
 		"       TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }\n"
 		"       OPTIONS := { -j | --json } | { -p | --pretty } | --pin-dir DIR |\n"
@@ -303,6 +306,7 @@ static const struct cmd cmds[] = {
 	{ "run", do_run },
 	{ "events", do_events },
 	{ "save", do_save },
+	{ "roll", do_roll },
 	{ "restore", do_restore },
 	{ "reaper", do_reaper },
 	{ "batch", do_batch },

@@ -88,16 +88,22 @@ int do_save(int argc, char **argv)
 		       (unsigned long long)f->limit[1], (unsigned long long)f->limit[2]);
 		if (f->match.kind != NETFIL_IFACE)
 			printf(" action %s", f->action == NETFIL_DROP ? "drop" : "reject");
+		if (f->period.every != NETFIL_PERIOD_NONE) {
+			char p[64];
+
+			period_str(&f->period, p, sizeof(p));
+			printf(" period %s", p);
+		}
 		printf(" %s\n", f->on ? "on" : "off");
 		if (counters)
 			printf("counters %u bytes-in %llu bytes-out %llu packets-in %llu "
 			       "packets-out %llu dropped-in %llu dropped-out %llu exceeded %s "
-			       "exceeded-at-in %llu exceeded-at-out %llu\n",
+			       "exceeded-at-in %llu exceeded-at-out %llu period-last %lld\n",
 			       f->id, (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
 			       (unsigned long long)f->packets[0], (unsigned long long)f->packets[1],
 			       (unsigned long long)f->dropped[0], (unsigned long long)f->dropped[1],
 			       exceeded_str(f->exceeded), (unsigned long long)f->exceeded_at[0],
-			       (unsigned long long)f->exceeded_at[1]);
+			       (unsigned long long)f->exceeded_at[1], (long long)f->period.last);
 	}
 	free(all);
 	return 0;
@@ -150,11 +156,11 @@ static int parse_filter_line(int argc, char **argv, struct item *it)
 /* "counters ID bytes-in N ... exceeded none|in|out|in,out" */
 static int parse_counters_line(int argc, char **argv, struct item *items, int n)
 {
-	static const char *const keys[8] = { "bytes-in", "bytes-out", "packets-in",
+	static const char *const keys[9] = { "bytes-in", "bytes-out", "packets-in",
 					     "packets-out", "dropped-in", "dropped-out",
-					     "exceeded-at-in", "exceeded-at-out" };
+					     "exceeded-at-in", "exceeded-at-out", "period-last" };
 	struct netfil_filter *f = NULL;
-	uint64_t *dst[8];
+	uint64_t *dst[9];
 	uint32_t id;
 	int i, k;
 
@@ -169,10 +175,11 @@ static int parse_counters_line(int argc, char **argv, struct item *items, int n)
 	dst[2] = &f->packets[0]; dst[3] = &f->packets[1];
 	dst[4] = &f->dropped[0]; dst[5] = &f->dropped[1];
 	dst[6] = &f->exceeded_at[0]; dst[7] = &f->exceeded_at[1];
+	dst[8] = (uint64_t *)&f->period.last;
 	for (i = 2; i < argc; i += 2) {
-		for (k = 0; k < 8 && strcmp(argv[i], keys[k]); k++)
+		for (k = 0; k < 9 && strcmp(argv[i], keys[k]); k++)
 			;
-		if (k < 8) {
+		if (k < 9) {
 			if (parse_u64_arg(argv[i], i + 1 < argc ? argv[i + 1] : NULL, dst[k]))
 				return -1;
 		} else if (!strcmp(argv[i], "exceeded") && i + 1 < argc) {

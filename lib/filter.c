@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_arp.h>
 #include <bpf/bpf.h>
@@ -315,6 +316,14 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 	return -EINVAL;
 }
 
+static bool period_valid(const struct netfil_period *p)
+{
+	return p->every >= NETFIL_PERIOD_NONE && p->every <= NETFIL_MONTHLY &&
+	       p->minute >= 0 && p->minute < 60 && p->hour >= 0 && p->hour < 24 &&
+	       p->wday >= 0 && p->wday < 7 && p->mday >= 0 && p->mday <= 31 &&
+	       (p->every != NETFIL_MONTHLY || p->mday >= 1);
+}
+
 static int count_kind(struct netfil *nf, const struct nf_filter_meta *meta)
 {
 	int i, n = 0;
@@ -355,6 +364,9 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	err = build_meta(nf, &f->match, &meta);
 	if (err)
 		return err;
+	if (!period_valid(&f->period))
+		return -EINVAL;
+	nf_period_meta(&f->period, time(NULL), &meta);
 	err = nf_lock(nf);
 	if (err)
 		return err;
@@ -439,6 +451,7 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 	memset(f, 0, sizeof(*f));
 	f->id = cfg.id;
 	to_match(&meta, &f->match);
+	nf_meta_period(&meta, &f->period);
 	f->on = cfg.on;
 	f->action = (enum netfil_action)cfg.action;
 	for (i = 0; i < NF_LIM_MAX; i++)
@@ -490,11 +503,14 @@ int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
 
 int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 {
+	struct nf_filter_meta meta;
 	struct nf_filter_cfg *cfg;
 	bool changed = false;
 	__u32 slot;
 	int err, i;
 
+	if (!period_valid(&f->period))
+		return -EINVAL;
 	err = nf_lock(nf);
 	if (err)
 		return err;
@@ -514,6 +530,22 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 		__atomic_store_n(&cfg->action, (__u8)f->action, __ATOMIC_RELAXED);
 	if (changed)
 		__atomic_store_n(&cfg->epoch, cfg->epoch + 1, __ATOMIC_RELEASE);
+	if (!bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
+		struct netfil_period cur;
+
+		nf_meta_period(&meta, &cur);
+		cur.last = f->period.last;
+		if (memcmp(&cur, &f->period, sizeof(cur))) {
+			/* a new period counts from its current boundary */
+			struct netfil_period p = f->period;
+
+			if (p.every != (enum netfil_every)meta.period || p.minute != meta.p_minute ||
+			    p.hour != meta.p_hour || p.wday != meta.p_wday || p.mday != meta.p_mday)
+				p.last = 0;
+			nf_period_meta(&p, time(NULL), &meta);
+			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
+		}
+	}
 	nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
 out:
 	nf_unlock(nf);

@@ -42,6 +42,10 @@ int nf_netns_cookie(uint64_t *cookie);
 int nf_for_each_netns(struct netfil *nf, int (*fn)(struct netfil *nf, void *arg),
 		      void *arg);
 
+/* The period kept in a filter's nf_meta, and back. */
+void nf_meta_period(const struct nf_filter_meta *meta, struct netfil_period *p);
+void nf_period_meta(const struct netfil_period *p, int64_t now, struct nf_filter_meta *meta);
+
 /* A filter event for the subscribers, if there are any. */
 void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);
 

@@ -61,12 +61,28 @@ struct netfil_match {
 	char ifaces[NETFIL_MAX_IFACES_PER_FILTER][NETFIL_IFNAME_LEN];
 };
 
+/* A period after which a filter's counters and exceeded state reset, at a
+ * boundary in local time: hourly at :MM, daily at HH:MM, weekly on a day
+ * at HH:MM, monthly on a day (the month's last day when it has fewer) at
+ * HH:MM. */
+enum netfil_every { NETFIL_PERIOD_NONE = 0, NETFIL_HOURLY, NETFIL_DAILY,
+		    NETFIL_WEEKLY, NETFIL_MONTHLY };
+struct netfil_period {
+	enum netfil_every every;
+	int minute, hour;
+	int wday;		/* weekly: 0 = Sunday ... 6 */
+	int mday;		/* monthly: 1-31 */
+	int64_t last;		/* the last boundary applied (seconds since the
+				 * epoch); 0 when adding: the current one */
+};
+
 struct netfil_filter {
 	uint32_t id;
 	struct netfil_match match;
 	bool on;
 	enum netfil_action action;
 	uint64_t limit[3];	/* enum netfil_limit; bytes, 0 = unlimited */
+	struct netfil_period period;
 	/* read-only, filled by netfil_filter_get() */
 	uint64_t bytes[2];	/* admitted L3 bytes, enum netfil_dir */
 	uint64_t packets[2];
@@ -202,6 +218,15 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 			  const struct netfil_match *m);
 int netfil_filter_reset(struct netfil *nf, uint32_t id);
 int netfil_filter_del(struct netfil *nf, uint32_t id);
+
+/* The latest boundary of p at or before now (seconds since the epoch). */
+int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now);
+/* Apply every period boundary passed since a filter's last one, up to now
+ * (normally time(NULL); tests pass another): reset its counters and
+ * exceeded state, with a filter "reset" event.  A boundary passed while
+ * nothing ran is applied at the next call.  Returns how many filters
+ * were reset. */
+int netfil_roll(struct netfil *nf, int64_t now);
 
 /* The filter net.netfil.<kind>.* keys act on (0: none yet), and setting it. */
 int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id);

@@ -422,6 +422,10 @@ test_bad_input() {
 	filter add ip 10.1.1.1 obyte|obyte
 	filter add ip 10.1.1.1 action maybe|maybe
 	filter add ip 10.1.1.1 colour red|colour
+	filter add ip 10.1.1.1 period fortnightly|fortnightly
+	filter add ip 10.1.1.1 period monthly day 32|32
+	filter add ip 10.1.1.1 period daily at 25:00|25:00
+	roll now yesterday|yesterday
 	filter add ip 10.77.0.8|10.77.0.8
 	filter add socket pid $DUP_PID|$DUP_PID
 	filter add mac 00:11|mac
@@ -662,6 +666,41 @@ test_save_restore() {
 	kill $sl
 }
 
+# --- billing periods, with an injected clock ----------------------------------
+# roll NOW: apply period boundaries as if it were NOW (UTC); prints how many
+# filters it reset.
+roll() { TZ=UTC nf roll now "$1"; }
+test_periods() {
+	local m w d
+	export TZ=UTC
+	m=$(nf filter add ip 10.77.0.2 obyte $LIMIT period monthly day 14 at 00:00)
+	w=$(nf filter add ip 10.77.0.3 obyte $LIMIT period weekly mon at 08:00)
+	d=$(nf filter add ip fd77::2 obyte $LIMIT period daily at 06:30)
+	check "period: listed" eq "$(jget "$(fshow $m)" period.every)" "monthly day 14 at 00:00"
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "period: monthly filter exceeded before the boundary" eq "$(jget "$(fshow $m)" exceeded.out)" true
+	# the filters were added now (2026); 2030 is past many boundaries: the
+	# ones missed while nothing ran are applied at once, one reset each
+	check "period: boundaries missed while nothing ran are applied" eq "$(roll 2030-01-13T23:59:59)" 3
+	check "period: reset clears counters and exceeded" eq "$(jget "$(fshow $m)" bytes.out)/$(jget "$(fshow $m)" exceeded.out)" 0/false
+	up tcp $NS_B 10.77.0.2 $BIG noop
+	check "period: counts again after the reset" eq "$(jget "$(fshow $m)" exceeded.out)" true
+	check "period: nothing before the monthly anchor" eq "$(roll 2030-01-13T23:59:59)" 0
+	check "period: monthly rollover at the anchor" eq "$(roll 2030-01-14T00:00:01)" 1
+	check "period: monthly counters zero" eq "$(jget "$(fshow $m)" bytes.out)" 0
+	check "period: weekly waits for Monday 08:00 (only the daily one rolls)" eq "$(roll 2030-01-14T07:59:59)" 1
+	check "period: weekly rollover at Monday 08:00" eq "$(TZ=UTC nf -j roll now 2030-01-14T08:00:00 | python3 -c 'import json,sys; print(json.load(sys.stdin)["reset"])')" 1
+	check "period: daily rollover at 06:30, not before" eq "$(roll 2030-01-15T06:29:59)/$(roll 2030-01-15T06:30:00)" 0/1
+	nf filter set $m period monthly day 31 at 00:00
+	roll 2030-02-28T00:00:00 >/dev/null
+	check "period: the 31st in a short month is its last day" eq "$(jget "$(fshow $m)" period.last)" "$(date -u -d 2030-02-28T00:00:00 +%s)"
+	check "period: saved and restored" contains "$(nf save)" "period monthly day 31 at 00:00"
+	nf filter set $m period none
+	check "period: none" eq "$(fshow $m | python3 -c 'import json,sys; print("period" in json.load(sys.stdin))')" False
+	for id in $m $w $d; do nf filter del $id; done
+	unset TZ
+}
+
 # --- unload leaves nothing behind and restores connectivity ---------------
 test_unload() {
 	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
@@ -694,7 +733,7 @@ main() {
 		test_many_filters test_batch test_no_process_needed test_outside_cgroup_untouched \
 		test_events_flows \
 		test_events_exceeded_once test_events_four_subscribers test_events_slow_subscriber \
-		test_event_client_example test_save_restore test_unload}; do
+		test_event_client_example test_save_restore test_periods test_unload}; do
 		log "== $t"
 		$t
 	done

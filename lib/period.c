@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Billing periods: when a filter's counters start again.
+ *
+ * Boundaries are in local time (TZ), as a data plan's are: "monthly on the
+ * 14th at 00:00" means midnight where the user is, daylight saving
+ * included.  Nothing here runs on the packet path; netfil_roll() is called
+ * by whoever keeps time (netfild, or "netfil roll").
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "internal.h"
+
+static int days_in_month(int year, int mon)
+{
+	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 1 && leap ? 29 : d[mon];
+}
+
+/* The boundary of p in the hour/day/week/month that holds tm, normalised
+ * by mktime(); "back" steps that many hours/days/weeks/months earlier. */
+static int64_t boundary_at(const struct netfil_period *p, const struct tm *now, int back)
+{
+	struct tm t = *now;
+	int mday;
+
+	t.tm_sec = 0;
+	t.tm_min = p->minute;
+	t.tm_isdst = -1;
+	switch (p->every) {
+	case NETFIL_HOURLY:
+		t.tm_hour -= back;
+		break;
+	case NETFIL_DAILY:
+		t.tm_hour = p->hour;
+		t.tm_mday -= back;
+		break;
+	case NETFIL_WEEKLY:
+		t.tm_hour = p->hour;
+		t.tm_mday -= (now->tm_wday - p->wday + 7) % 7 + 7 * back;
+		break;
+	case NETFIL_MONTHLY:
+		t.tm_hour = p->hour;
+		t.tm_mon -= back;
+		t.tm_mday = 1;
+		if (mktime(&t) == (time_t)-1)	/* normalises year and month */
+			return -1;
+		mday = days_in_month(t.tm_year + 1900, t.tm_mon);
+		t.tm_mday = p->mday < mday ? p->mday : mday;
+		t.tm_hour = p->hour;
+		t.tm_min = p->minute;
+		t.tm_isdst = -1;
+		break;
+	default:
+		return -1;
+	}
+	return (int64_t)mktime(&t);
+}
+
+void nf_meta_period(const struct nf_filter_meta *meta, struct netfil_period *p)
+{
+	p->every = (enum netfil_every)meta->period;
+	p->minute = meta->p_minute;
+	p->hour = meta->p_hour;
+	p->wday = meta->p_wday;
+	p->mday = meta->p_mday;
+	p->last = meta->period_last;
+}
+
+/* A new period starts counting from its current boundary, unless a last
+ * one is given (a restore). */
+void nf_period_meta(const struct netfil_period *p, int64_t now, struct nf_filter_meta *meta)
+{
+	meta->period = (__u8)p->every;
+	meta->p_minute = (__u8)p->minute;
+	meta->p_hour = (__u8)p->hour;
+	meta->p_wday = (__u8)p->wday;
+	meta->p_mday = (__u8)p->mday;
+	meta->period_last = p->last ? p->last : netfil_period_boundary(p, now);
+}
+
+int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+	int64_t b;
+
+	if (p->every == NETFIL_PERIOD_NONE || !localtime_r(&t, &tm))
+		return 0;
+	b = boundary_at(p, &tm, 0);
+	/* this hour's/day's/... boundary may still be ahead: then it is the
+	 * previous one */
+	return b > now ? boundary_at(p, &tm, 1) : b;
+}
+
+int netfil_roll(struct netfil *nf, int64_t now)
+{
+	struct nf_filter_state zero = {};
+	struct nf_filter_meta meta;
+	struct netfil_period p;
+	int n = 0, err;
+	__u32 slot;
+	int64_t b;
+
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	for (slot = 0; slot < NF_MAX_FILTERS; slot++) {
+		if (!nf->cfg[slot].id || bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) ||
+		    !meta.period)
+			continue;
+		nf_meta_period(&meta, &p);
+		b = netfil_period_boundary(&p, now);
+		if (b <= meta.period_last)
+			continue;
+		meta.period_last = b;
+		if (bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK) ||
+		    bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0)) {
+			err = -errno;
+			break;
+		}
+		nf_emit_filter(nf, NETFIL_OP_RESET, nf->cfg[slot].id);
+		n++;
+	}
+	nf_unlock(nf);
+	return err ? err : n;
+}
