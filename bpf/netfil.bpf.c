@@ -432,33 +432,23 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 	return ret;
 }
 
-/* Take back a drop that turned out to be a packet let through uncounted. */
-static __always_inline void undrop(const struct nf_ref *ref, int dir, __u32 len)
+/* Take back what charge() counted: an admission when a later filter
+ * refused the packet, or a drop when the packet went out uncounted after
+ * all.  A reset may have zeroed the counters meanwhile: never wrap. */
+static __always_inline void take_back(const struct nf_ref *ref, int dir, __u32 len,
+				      bool admitted)
 {
 	struct nf_filter_state *st;
 	__u32 slot = ref->slot;
+	__u64 *c;
 
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	if (!st)
 		return;
+	c = admitted ? &st->bytes[dir & 1] : &st->dropped[dir & 1];
 	bpf_spin_lock(&st->lock);
-	st->dropped[dir & 1] -= st->dropped[dir & 1] < len ? st->dropped[dir & 1] : len;
-	bpf_spin_unlock(&st->lock);
-}
-
-/* Give back what charge() admitted when a later filter refused the packet. */
-static __always_inline void refund(const struct nf_ref *ref, int dir, __u32 len)
-{
-	struct nf_filter_state *st;
-	__u32 slot = ref->slot;
-
-	st = bpf_map_lookup_elem(&nf_state, &slot);
-	if (!st)
-		return;
-	/* a reset may have zeroed the counters meanwhile: never wrap */
-	bpf_spin_lock(&st->lock);
-	st->bytes[dir & 1] -= st->bytes[dir & 1] < len ? st->bytes[dir & 1] : len;
-	if (st->packets[dir & 1])
+	*c -= *c < len ? *c : len;
+	if (admitted && st->packets[dir & 1])
 		st->packets[dir & 1]--;
 	bpf_spin_unlock(&st->lock);
 }
@@ -479,13 +469,13 @@ static __always_inline void kick(const struct nf_ref *ref, int dir)
  * direction gets here, and the latch holds until a reset or a new limit. */
 static __always_inline void ev_exceeded(const struct nf_ref *ref, int dir,
 					const struct cross *x, const struct nf_sock *rec,
-					__u64 cookie)
+					struct __sk_buff *skb)
 {
 	struct nf_event *ev;
 
 	if (!subscribed() || !(ev = ev_new(NF_EV_EXCEEDED, rec)))
 		return;
-	ev->cookie = cookie;
+	ev->cookie = rec ? bpf_get_socket_cookie(skb) : 0;
 	ev->exceeded.filter = ref->id;
 	ev->exceeded.dir = dir;
 	ev->exceeded.limit_kind = x->limit_kind;
@@ -495,7 +485,7 @@ static __always_inline void ev_exceeded(const struct nf_ref *ref, int dir,
 }
 
 static __always_inline int admit(struct nf_ref *refs, int n, int dir, __u32 len,
-				 int *who, const struct nf_sock *rec, __u64 cookie)
+				 int *who, const struct nf_sock *rec, struct __sk_buff *skb)
 {
 	int i, j, r;
 
@@ -512,7 +502,7 @@ static __always_inline int admit(struct nf_ref *refs, int n, int dir, __u32 len,
 			continue;
 		}
 		if (r == CHARGE_CROSSED) {
-			ev_exceeded(&refs[i], dir, &x, rec, cookie);
+			ev_exceeded(&refs[i], dir, &x, rec, skb);
 			if (action == NF_ACT_REJECT)
 				kick(&refs[i], dir);
 		}
@@ -520,7 +510,7 @@ static __always_inline int admit(struct nf_ref *refs, int n, int dir, __u32 len,
 			if (j >= i)
 				break;
 			if (refs[j].id)
-				refund(&refs[j], dir, len);
+				take_back(&refs[j], dir, len, true);
 		}
 		*who = i;
 		return 1 + action;
@@ -769,8 +759,7 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	else
 		ip4_ref(p.remote4, &refs[NF_SOCK_MATCH]);
 
-	verdict = admit(refs, NF_REFS, dir, skb->len, &who, rec,
-			rec ? bpf_get_socket_cookie(skb) : 0);
+	verdict = admit(refs, NF_REFS, dir, skb->len, &who, rec, skb);
 	if (!verdict) {
 		/* the socket's own tally for its close event: plain adds on
 		 * a line already in cache; no event is sent from here */
@@ -789,7 +778,7 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 		struct nf_globals *g = globals();
 
 		if ((unsigned int)who < NF_REFS)
-			undrop(&refs[who], dir, skb->len);
+			take_back(&refs[who], dir, skb->len, false);
 		if (g)
 			__sync_fetch_and_add(&g->rst_passed, 1);
 		return CG_PASS;
@@ -1140,7 +1129,7 @@ static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
 		return TC_ACT_UNSPEC;
 	len = skb->len > v->hlen ? skb->len - v->hlen : 0;
 	refs[0] = v->ref;
-	return admit(refs, 1, dir, len, &who, NULL, 0) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	return admit(refs, 1, dir, len, &who, NULL, skb) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("tc")

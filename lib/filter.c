@@ -36,6 +36,19 @@ static int find_slot(struct netfil *nf, uint32_t id, __u32 *slot)
 	return -ENOENT;
 }
 
+/* Take the change lock and find id's slot; on failure nothing stays locked. */
+static int lock_slot(struct netfil *nf, uint32_t id, __u32 *slot)
+{
+	int err = nf_lock(nf);
+
+	if (err)
+		return err;
+	err = find_slot(nf, id, slot);
+	if (err)
+		nf_unlock(nf);
+	return err;
+}
+
 static int free_slot(struct netfil *nf, __u32 *slot)
 {
 	__u32 i;
@@ -511,12 +524,9 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 
 	if (!period_valid(&f->period))
 		return -EINVAL;
-	err = nf_lock(nf);
+	err = lock_slot(nf, f->id, &slot);
 	if (err)
 		return err;
-	err = find_slot(nf, f->id, &slot);
-	if (err)
-		goto out;
 	/* Written in place, in this order: the limits, then the epoch that
 	 * releases the exceeded latch (charge() reads the epoch first), so
 	 * a packet never pairs the new epoch with an old limit. */
@@ -547,7 +557,6 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 		}
 	}
 	nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
-out:
 	nf_unlock(nf);
 	return err;
 }
@@ -562,12 +571,9 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 	err = build_meta(nf, m, &meta);
 	if (err)
 		return err;
-	err = nf_lock(nf);
+	err = lock_slot(nf, id, &slot);
 	if (err)
 		return err;
-	err = find_slot(nf, id, &slot);
-	if (err)
-		goto out;
 	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &old)) {
 		err = -errno;
 		goto out;
@@ -604,12 +610,9 @@ int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
 	__u32 slot;
 	int err, i;
 
-	err = nf_lock(nf);
+	err = lock_slot(nf, f->id, &slot);
 	if (err)
 		return err;
-	err = find_slot(nf, f->id, &slot);
-	if (err)
-		goto out;
 	for (i = 0; i < 2; i++) {
 		st.bytes[i] = f->bytes[i];
 		st.packets[i] = f->packets[i];
@@ -619,7 +622,6 @@ int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
 	}
 	if (bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK))
 		err = -errno;
-out:
 	nf_unlock(nf);
 	return err;
 }
@@ -630,11 +632,10 @@ int netfil_filter_reset(struct netfil *nf, uint32_t id)
 	__u32 slot;
 	int err;
 
-	err = nf_lock(nf);
+	err = lock_slot(nf, id, &slot);
 	if (err)
 		return err;
-	err = find_slot(nf, id, &slot);
-	if (!err && bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
+	if (bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
 		err = -errno;
 	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_RESET, id);
@@ -649,12 +650,9 @@ int netfil_filter_del(struct netfil *nf, uint32_t id)
 	__u32 slot;
 	int err, i;
 
-	err = nf_lock(nf);
+	err = lock_slot(nf, id, &slot);
 	if (err)
 		return err;
-	err = find_slot(nf, id, &slot);
-	if (err)
-		goto out;
 	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
 		err = -errno;
 		goto out;
