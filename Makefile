@@ -14,13 +14,16 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c lib/period.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
-HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h $(O)/netfil.skel.h
+LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c lib/period.c lib/text.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/json.c
+D_SRC   := daemon/netfild.c daemon/state.c daemon/metrics.c cli/json.c
+D_LIBS  := -lmicrohttpd -lmnl
+HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h cli/json.h daemon/netfild.h \
+	   $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun
 
-all: $(O)/netfil $(O)/asan/netfil $(TEST_BIN) $(BENCH_BIN)
+all: $(O)/netfil $(O)/asan/netfil $(O)/netfild $(O)/asan/netfild $(TEST_BIN) $(BENCH_BIN)
 
 $(O):
 	mkdir -p $(O) $(O)/asan
@@ -53,6 +56,13 @@ $(O)/asan/netfil: $(CLI_SRC) $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
 
+$(O)/netfild: $(D_SRC) $(O)/libnetfil.a $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(D_SRC) $(O)/libnetfil.a $(LDLIBS) $(D_LIBS) -o $@
+
+$(O)/asan/netfild: $(D_SRC) $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(D_SRC) $(LIB_SRC) $(LDLIBS) $(D_LIBS) -o $@
+
 $(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
 
@@ -83,7 +93,17 @@ bench: all
 bench-smoke: all
 	bench/bench.sh --smoke --json $(O)/bench-smoke.json
 
+PREFIX  ?= /usr/local
+install: $(O)/netfil $(O)/netfild
+	install -D -m 755 $(O)/netfil $(DESTDIR)$(PREFIX)/sbin/netfil
+	install -D -m 755 $(O)/netfild $(DESTDIR)$(PREFIX)/sbin/netfild
+	install -D -m 644 docs/netfil.8 $(DESTDIR)$(PREFIX)/share/man/man8/netfil.8
+	install -D -m 644 docs/netfild.8 $(DESTDIR)$(PREFIX)/share/man/man8/netfild.8
+	install -D -m 644 bash-completion/netfil $(DESTDIR)$(PREFIX)/share/bash-completion/completions/netfil
+	sed 's#/usr/local/sbin#$(PREFIX)/sbin#' systemd/netfild.service | \
+		install -D -m 644 /dev/stdin $(DESTDIR)/etc/systemd/system/netfild.service
+
 clean:
 	rm -rf $(O)
 
-.PHONY: all test demo bench bench-smoke clean
+.PHONY: all test demo bench bench-smoke install clean

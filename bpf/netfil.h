@@ -81,6 +81,9 @@ struct nf_filter_state {
 };
 
 /* nf_meta[slot]: what the filter matches, kept for listing only. */
+/* nf_filter_meta.flags */
+#define NF_META_ALLOW_MISSING 1	/* interfaces may be absent (ifindex 0) */
+
 struct nf_filter_meta {
 	__u8 kind;
 	__u8 proc_match;	/* enum nf_proc_match */
@@ -90,7 +93,7 @@ struct nf_filter_meta {
 	struct nf_proc_key proc;
 	__u8 addr[16];
 	__u64 netns;		/* interface filters: netns cookie */
-	__u32 ifindex[NF_IF_PER_FILTER];
+	__u32 ifindex[NF_IF_PER_FILTER];	/* 0: absent now (allow-missing) */
 	char ifaces[NF_IF_PER_FILTER][NF_IFNAME_LEN];
 	/* A billing period: counters reset at each boundary (user space's
 	 * job; the kernel side never reads these). */
@@ -99,7 +102,8 @@ struct nf_filter_meta {
 	__u8 p_hour;
 	__u8 p_wday;		/* 0 = Sunday */
 	__u8 p_mday;		/* 1-31 */
-	__u8 pad[3];
+	__u8 flags;		/* NF_META_* */
+	__u8 pad[2];
 	__s64 period_last;	/* the last boundary applied, seconds since the epoch */
 };
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "../lib/netfil.h"
+#include "json.h"
 
 struct cmd {
 	const char *name;
@@ -31,20 +32,13 @@ int require_priv(void);
 
 /* JSON output: json_print() takes ownership and prints one document. */
 void json_print(json_t *doc);
-json_t *filter_json(const struct netfil_filter *f);
 void filter_print(const struct netfil_filter *f);
 int parse_u32(const char *s, uint32_t *v);
 int parse_pid(const char *s, int *pid);
-/* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] [on|off];
- * returns the number of arguments consumed or -1 after printing. */
-int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
-		      bool allow_action, bool allow_state);
-/* Two matches no two filters may share: the same process (pid, or tree),
- * the same prefix, or an interface in common. */
-bool match_conflict(const struct netfil_match *a, const struct netfil_match *b);
-/* "socket pid PID", "ip PREFIX", "interface IF,...": arguments used, or -1. */
+/* The library's parsers, with the error printed: the number of
+ * arguments used, or -1. */
+int parse_filter_opts(int argc, char **argv, struct netfil_filter *f, unsigned int flags);
 int parse_match(int argc, char **argv, struct netfil_match *m);
-const char *size_str(uint64_t v, char *buf, size_t len);
 
 int do_filter(int argc, char **argv);
 int do_sysctl(int argc, char **argv);
@@ -52,7 +46,6 @@ int do_run(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_save(int argc, char **argv);
 int do_roll(int argc, char **argv);
-void period_str(const struct netfil_period *p, char *buf, size_t len);
 int do_restore(int argc, char **argv);
 
 #endif

@@ -9,275 +9,39 @@
 #include <time.h>
 #include "cli.h"
 
-static const char *const limit_names[3] = { "ibyte", "obyte", "iobyte" };
-
 int parse_u32(const char *s, uint32_t *v)
 {
-	unsigned long long x;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (*end || errno || x > UINT32_MAX)
-		return -EINVAL;
-	*v = (uint32_t)x;
-	return 0;
+	return netfil_parse_u32(s, v);
 }
 
 int parse_pid(const char *s, int *pid)
 {
-	uint64_t start;
-	uint32_t v;
+	struct netfil_err e;
 
-	if (parse_u32(s, &v) || !v || v > INT32_MAX)
-		return fail("invalid pid '%s'", s);
-	if (netfil_proc_start((int)v, &start))
-		return fail("no process with pid '%s'", s);
-	*pid = (int)v;
-	return 0;
+	return netfil_parse_pid(s, pid, &e) ? fail("%s", e.msg) : 0;
 }
 
-const char *size_str(uint64_t v, char *buf, size_t len)
+int parse_filter_opts(int argc, char **argv, struct netfil_filter *f, unsigned int flags)
 {
-	snprintf(buf, len, "%llu", (unsigned long long)v);
-	return buf;
+	struct netfil_err e;
+	int n = netfil_parse_filter_opts(argc, argv, f, flags, &e);
+
+	return n < 0 ? fail("%s", e.msg) : n;
 }
 
-static int parse_size_arg(const char *key, const char *val, uint64_t *out)
+int parse_match(int argc, char **argv, struct netfil_match *m)
 {
-	int err;
+	struct netfil_err e;
+	int n = netfil_parse_match(argc, argv, m, &e);
 
-	if (!val)
-		return fail("missing SIZE after '%s'", key);
-	err = netfil_parse_size(val, out);
-	if (err == -ERANGE)
-		return fail("size '%s' for %s overflows 64 bits", val, key);
-	if (err)
-		return fail("invalid size '%s' for %s", val, key);
-	return 0;
-}
-
-static const char *const every_names[] = { "none", "hourly", "daily", "weekly", "monthly" };
-static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-
-/* "HH:MM" (or ":MM" / "MM" for hourly) */
-static int parse_at(const char *s, struct netfil_period *p)
-{
-	unsigned int h = 0, m;
-	char c;
-
-	if (p->every == NETFIL_HOURLY) {
-		if (sscanf(s, ":%u%c", &m, &c) != 1 && sscanf(s, "%u%c", &m, &c) != 1)
-			return fail("invalid minute '%s' (:MM)", s);
-	} else if (sscanf(s, "%u:%u%c", &h, &m, &c) != 2) {
-		return fail("invalid time '%s' (HH:MM)", s);
-	}
-	if (h > 23 || m > 59)
-		return fail("invalid time '%s'", s);
-	p->hour = (int)h;
-	p->minute = (int)m;
-	return 0;
-}
-
-/* period { none | hourly [at :MM] | daily [at HH:MM] | weekly [DAY] [at HH:MM] |
- *          monthly [day N] [at HH:MM] }; returns the words used after "period". */
-static int parse_period(int argc, char **argv, struct netfil_period *p)
-{
-	int i = 1, k;
-	uint32_t d;
-
-	if (argc < 1)
-		return fail("missing value after 'period'");
-	memset(p, 0, sizeof(*p));
-	for (k = 0; k < 5 && strcmp(argv[0], every_names[k]); k++)
-		;
-	if (k == 5)
-		return fail("unknown period '%s' (hourly, daily, weekly, monthly or none)", argv[0]);
-	p->every = (enum netfil_every)k;
-	p->wday = 1;	/* Monday */
-	p->mday = 1;
-	if (p->every == NETFIL_WEEKLY && i < argc) {
-		for (k = 0; k < 7 && strncmp(argv[i], day_names[k], 3); k++)
-			;
-		if (k < 7) {
-			p->wday = k;
-			i++;
-		}
-	}
-	if (p->every == NETFIL_MONTHLY && i < argc && !strcmp(argv[i], "day")) {
-		if (i + 1 >= argc || parse_u32(argv[i + 1], &d) || d < 1 || d > 31)
-			return fail("invalid day '%s' (1 to 31)", i + 1 < argc ? argv[i + 1] : "day");
-		p->mday = (int)d;
-		i += 2;
-	}
-	if (p->every != NETFIL_PERIOD_NONE && i < argc && !strcmp(argv[i], "at")) {
-		if (i + 1 >= argc)
-			return fail("missing time after 'at'");
-		if (parse_at(argv[i + 1], p))
-			return -1;
-		i += 2;
-	}
-	return i;
-}
-
-void period_str(const struct netfil_period *p, char *buf, size_t len)
-{
-	switch (p->every) {
-	case NETFIL_HOURLY:
-		snprintf(buf, len, "hourly at :%02d", p->minute);
-		return;
-	case NETFIL_DAILY:
-		snprintf(buf, len, "daily at %02d:%02d", p->hour, p->minute);
-		return;
-	case NETFIL_WEEKLY:
-		snprintf(buf, len, "weekly %s at %02d:%02d", day_names[p->wday % 7], p->hour, p->minute);
-		return;
-	case NETFIL_MONTHLY:
-		snprintf(buf, len, "monthly day %d at %02d:%02d", p->mday, p->hour, p->minute);
-		return;
-	default:
-		snprintf(buf, len, "none");
-	}
-}
-
-int parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
-		      bool allow_action, bool allow_state)
-{
-	int i, j, n;
-
-	for (i = 0; i < argc; i++) {
-		for (j = 0; j < 3; j++)
-			if (!strcmp(argv[i], limit_names[j]))
-				break;
-		if (j < 3) {
-			if (parse_size_arg(argv[i], i + 1 < argc ? argv[i + 1] : NULL,
-					   &f->limit[j]))
-				return -1;
-			i++;
-		} else if (allow_action && !strcmp(argv[i], "action")) {
-			if (i + 1 >= argc)
-				return fail("missing value after 'action'");
-			i++;
-			if (!strcmp(argv[i], "reject"))
-				f->action = NETFIL_REJECT;
-			else if (!strcmp(argv[i], "drop"))
-				f->action = NETFIL_DROP;
-			else
-				return fail("unknown action '%s' (reject or drop)", argv[i]);
-		} else if (allow_state && !strcmp(argv[i], "period")) {
-			n = parse_period(argc - i - 1, argv + i + 1, &f->period);
-			if (n < 0)
-				return -1;
-			i += n;
-		} else if (allow_state && !strcmp(argv[i], "on")) {
-			f->on = true;
-		} else if (allow_state && !strcmp(argv[i], "off")) {
-			f->on = false;
-		} else if (!strcmp(argv[i], "--")) {
-			return i;
-		} else {
-			return fail("unknown argument '%s'", argv[i]);
-		}
-	}
-	return i;
-}
-
-bool match_conflict(const struct netfil_match *a, const struct netfil_match *b)
-{
-	int i, j;
-
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == NETFIL_SOCKET)
-		return a->pid == b->pid && a->tree == b->tree;
-	if (a->kind == NETFIL_IP)
-		return a->family == b->family && a->prefixlen == b->prefixlen &&
-		       !memcmp(a->addr, b->addr, 16);
-	for (i = 0; i < a->n_ifaces; i++)
-		for (j = 0; j < b->n_ifaces; j++)
-			if (!strcmp(a->ifaces[i], b->ifaces[j]))
-				return true;
-	return false;
-}
-
-static void match_str(const struct netfil_match *m, char *buf, size_t len)
-{
-	size_t off;
-	int i;
-
-	switch (m->kind) {
-	case NETFIL_SOCKET:
-		snprintf(buf, len, "%s %d", m->tree ? "tree" : "pid", m->pid);
-		return;
-	case NETFIL_IP:
-		netfil_format_prefix(m, buf, len);
-		return;
-	case NETFIL_IFACE:
-		buf[0] = '\0';
-		for (i = 0, off = 0; i < m->n_ifaces && off < len; i++)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-						i ? "," : "", m->ifaces[i]);
-		return;
-	}
-	snprintf(buf, len, "?");
-}
-
-json_t *filter_json(const struct netfil_filter *f)
-{
-	const struct netfil_match *m = &f->match;
-	char buf[256];
-	json_t *o, *arr;
-	int i;
-
-	o = json_pack("{s:I,s:s}", "id", (json_int_t)f->id, "kind", netfil_kind_name(m->kind));
-	switch (m->kind) {
-	case NETFIL_SOCKET:
-		json_object_set_new(o, m->tree ? "tree" : "pid", json_integer(m->pid));
-		json_object_set_new(o, "start", json_integer((json_int_t)m->start));
-		break;
-	case NETFIL_IP:
-		match_str(m, buf, sizeof(buf));
-		json_object_set_new(o, "prefix", json_string(buf));
-		break;
-	case NETFIL_IFACE:
-		arr = json_array();
-		for (i = 0; i < m->n_ifaces; i++)
-			json_array_append_new(arr, json_string(m->ifaces[i]));
-		json_object_set_new(o, "interfaces", arr);
-		break;
-	}
-	json_object_set_new(o, "status", json_string(f->on ? "on" : "off"));
-	json_object_set_new(o, "action", json_string(f->action == NETFIL_DROP ? "drop" : "reject"));
-	json_object_set_new(o, "limits", json_pack("{s:I,s:I,s:I}",
-		"ibyte", (json_int_t)f->limit[0], "obyte", (json_int_t)f->limit[1],
-		"iobyte", (json_int_t)f->limit[2]));
-	json_object_set_new(o, "bytes", json_pack("{s:I,s:I}",
-		"in", (json_int_t)f->bytes[0], "out", (json_int_t)f->bytes[1]));
-	json_object_set_new(o, "packets", json_pack("{s:I,s:I}",
-		"in", (json_int_t)f->packets[0], "out", (json_int_t)f->packets[1]));
-	json_object_set_new(o, "dropped", json_pack("{s:I,s:I}",
-		"in", (json_int_t)f->dropped[0], "out", (json_int_t)f->dropped[1]));
-	json_object_set_new(o, "exceeded", json_pack("{s:b,s:b}",
-		"in", f->exceeded[0], "out", f->exceeded[1]));
-	json_object_set_new(o, "exceeded_at", json_pack("{s:I,s:I}",
-		"in", (json_int_t)f->exceeded_at[0], "out", (json_int_t)f->exceeded_at[1]));
-	if (f->period.every != NETFIL_PERIOD_NONE) {
-		char p[64];
-
-		period_str(&f->period, p, sizeof(p));
-		json_object_set_new(o, "period", json_pack("{s:s,s:I}", "every", p,
-			"last", (json_int_t)f->period.last));
-	}
-	return o;
+	return n < 0 ? fail("%s", e.msg) : n;
 }
 
 void filter_print(const struct netfil_filter *f)
 {
 	char m[256];
 
-	match_str(&f->match, m, sizeof(m));
+	netfil_format_match(&f->match, m, sizeof(m));
 	printf("%u: %s %s %s action %s ibyte %llu obyte %llu iobyte %llu\n",
 	       f->id, netfil_kind_name(f->match.kind), m, f->on ? "on" : "off",
 	       f->action == NETFIL_DROP ? "drop" : "reject",
@@ -286,7 +50,7 @@ void filter_print(const struct netfil_filter *f)
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];
 
-		period_str(&f->period, p, sizeof(p));
+		netfil_format_period(&f->period, p, sizeof(p));
 		printf("    period %s\n", p);
 	}
 	printf("    bytes in %llu out %llu dropped in %llu out %llu exceeded %s\n",
@@ -310,67 +74,6 @@ static int print_filter(struct netfil *nf, uint32_t id)
 	return 0;
 }
 
-/* Parse "socket pid PID", "ip PREFIX" or "interface IF,IF"; returns the
- * number of arguments used or -1. */
-int parse_match(int argc, char **argv, struct netfil_match *m)
-{
-	char list[NETFIL_MAX_IFACES_PER_FILTER * (NETFIL_IFNAME_LEN + 1)], *tok, *save;
-	int err;
-
-	memset(m, 0, sizeof(*m));
-	if (argc < 1)
-		return fail("missing filter kind (socket, ip or interface)");
-	if (!strcmp(argv[0], "socket")) {
-		m->kind = NETFIL_SOCKET;
-		if (argc < 2)
-			return fail("missing 'pid' or 'tree' after 'socket'");
-		if (!strcmp(argv[1], "tree"))
-			m->tree = true;
-		else if (strcmp(argv[1], "pid"))
-			return fail("unknown socket match '%s' (pid or tree)", argv[1]);
-		if (argc < 3)
-			return fail("missing PID after '%s'", argv[1]);
-		if (parse_pid(argv[2], &m->pid))
-			return -1;
-		return 3;
-	}
-	if (!strcmp(argv[0], "ip")) {
-		if (argc < 2)
-			return fail("missing PREFIX after 'ip'");
-		err = netfil_parse_prefix(argv[1], m);
-		if (err == -ERANGE)
-			return fail("prefix length out of range in '%s'", argv[1]);
-		if (err)
-			return fail("invalid address or prefix '%s'", argv[1]);
-		return 2;
-	}
-	if (!strcmp(argv[0], "interface")) {
-		m->kind = NETFIL_IFACE;
-		if (argc < 2)
-			return fail("missing interface list after 'interface'");
-		if (strlen(argv[1]) >= sizeof(list))
-			return fail("interface list '%s' is too long", argv[1]);
-		strcpy(list, argv[1]);
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			int i;
-
-			if (m->n_ifaces == NETFIL_MAX_IFACES_PER_FILTER)
-				return fail("more than %d interfaces in '%s'",
-					    NETFIL_MAX_IFACES_PER_FILTER, argv[1]);
-			if (strlen(tok) >= NETFIL_IFNAME_LEN || !if_nametoindex(tok))
-				return fail("unknown interface '%s'", tok);
-			for (i = 0; i < m->n_ifaces; i++)
-				if (!strcmp(m->ifaces[i], tok))
-					return fail("interface '%s' listed twice", tok);
-			strcpy(m->ifaces[m->n_ifaces++], tok);
-		}
-		if (!m->n_ifaces)
-			return fail("empty interface list '%s'", argv[1]);
-		return 2;
-	}
-	return fail("unknown filter kind '%s' (socket, ip or interface)", argv[0]);
-}
-
 static int add_error(int err, uint32_t id, const char *what)
 {
 	switch (err) {
@@ -388,25 +91,20 @@ static int add_error(int err, uint32_t id, const char *what)
 
 static int filter_add(int argc, char **argv)
 {
-	struct netfil_filter f = { .on = true };
+	struct netfil_filter f;
+	struct netfil_err e;
 	struct netfil *nf;
 	uint32_t id = 0;
-	int n, r, err;
+	int err;
 
-	n = parse_match(argc, argv, &f.match);
-	if (n < 0)
-		return -1;
-	r = parse_filter_opts(argc - n, argv + n, &f, f.match.kind != NETFIL_IFACE, true);
-	if (r < 0)
-		return -1;
-	if (r != argc - n)
-		return fail("unexpected argument '%s'", argv[n + r]);
+	if (netfil_parse_filter(argc, argv, &f, &e))
+		return fail("%s", e.msg);
 	if (open_netfil(&nf))
 		return -1;
 	err = netfil_filter_add(nf, &f, &id);
 	if (err) {
 		netfil_close(nf);
-		return add_error(err, id, argv[n - 1]);
+		return add_error(err, id, argv[f.match.kind == NETFIL_SOCKET ? 2 : 1]);
 	}
 	if (json_output)
 		err = print_filter(nf, id);
@@ -497,7 +195,7 @@ static int set_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 
 	if (!argc)
 		return fail("missing LIMITS, action, on or off after the filter id");
-	r = parse_filter_opts(argc, argv, f, f->match.kind != NETFIL_IFACE, true);
+	r = parse_filter_opts(argc, argv, f, NETFIL_OPT_STATE);
 	if (r < 0)
 		return -1;
 	if (r != argc)
@@ -544,20 +242,11 @@ int do_roll(int argc, char **argv)
 {
 	struct netfil *nf;
 	int64_t now = time(NULL);
-	struct tm tm = {};
-	char *end;
 	int n;
 
 	if (argc == 2 && !strcmp(argv[0], "now")) {
-		end = strptime(argv[1], "%Y-%m-%dT%H:%M:%S", &tm);
-		if (end && !*end) {
-			tm.tm_isdst = -1;
-			now = (int64_t)mktime(&tm);
-		} else {
-			now = strtoll(argv[1], &end, 10);
-			if (*end || argv[1][0] < '0' || argv[1][0] > '9')
-				return fail("invalid time '%s'", argv[1]);
-		}
+		if (netfil_parse_time(argv[1], &now))
+			return fail("invalid time '%s'", argv[1]);
 	} else if (argc) {
 		return fail(argc == 1 && !strcmp(argv[0], "now") ? "missing TIME after '%s'" :
 			    "unknown argument '%s'", argv[0]);

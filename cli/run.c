@@ -36,7 +36,7 @@ int do_run(int argc, char **argv)
 	char go = 1;
 	pid_t pid;
 
-	n = parse_filter_opts(argc, argv, &f, true, false);
+	n = parse_filter_opts(argc, argv, &f, 0);
 	if (n < 0)
 		return -1;
 	if (n >= argc || strcmp(argv[n], "--"))

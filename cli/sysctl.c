@@ -12,6 +12,7 @@
  * changes, so a bad one leaves all filters as they were.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,12 @@ static int parse_value(int kind, enum key k, const char *key, const char *val,
 			err = netfil_parse_prefix(val, &w->m);
 			return err ? fail("invalid address '%s' for %s", val, key) : 0;
 		}
-		return parse_match(2, argv, &w->m) < 0 ? -1 : 0;
+		if (parse_match(2, argv, &w->m) < 0)
+			return -1;
+		for (err = 0; err < w->m.n_ifaces; err++)
+			if (!if_nametoindex(w->m.ifaces[err]))
+				return fail("unknown interface '%s' for %s", w->m.ifaces[err], key);
+		return 0;
 	case K_IBYTE: case K_OBYTE: case K_IOBYTE:
 		w->set_lim[k - K_IBYTE] = true;
 		err = netfil_parse_size(val, &w->lim[k - K_IBYTE]);
@@ -185,7 +191,7 @@ static int check_want(struct netfil *nf, int kind, struct want *w,
 	for (i = 0; i < n; i++) {
 		if (all[i].id == w->id || (int)all[i].match.kind != kind)
 			continue;
-		if (match_conflict(&all[i].match, &w->m))
+		if (netfil_match_conflict(&all[i].match, &w->m))
 			return fail("a %s filter for that match already exists (id %u)",
 				    kinds[kind], all[i].id);
 	}

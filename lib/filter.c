@@ -126,13 +126,14 @@ static int build_meta(struct netfil *nf, const struct netfil_match *m,
 			meta->netns = cookie;
 		}
 		meta->n_ifaces = (__u32)m->n_ifaces;
+		meta->flags = m->allow_missing ? NF_META_ALLOW_MISSING : 0;
 		for (i = 0; i < m->n_ifaces; i++) {
 			for (j = 0; j < i; j++)
 				if (!strcmp(m->ifaces[i], m->ifaces[j]))
 					return -EINVAL;
 			snprintf(meta->ifaces[i], NF_IFNAME_LEN, "%s", m->ifaces[i]);
 			meta->ifindex[i] = if_nametoindex(m->ifaces[i]);
-			if (!meta->ifindex[i]) {
+			if (!meta->ifindex[i] && !m->allow_missing) {
 				pr_warn(nf, "no interface %s\n", m->ifaces[i]);
 				return -ENODEV;
 			}
@@ -161,10 +162,8 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
 			 uint32_t self)
 {
 	uint32_t id = 0;
-
 	struct nf_ip6_key k6 = {};
 	struct nf_proc_val pv;
-	struct nf_if_val iv;
 	struct nf_ref ref;
 	__u32 i;
 
@@ -186,13 +185,20 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
 		return id == self ? 0 : id;
 	}
 	case NF_KIND_IFACE:
-		for (i = 0; i < meta->n_ifaces; i++) {
-			struct nf_if_key key = { .netns = meta->netns,
-						 .ifindex = meta->ifindex[i] };
+		/* by name, since a name may have no interface yet */
+		for (i = 0; i < NF_MAX_FILTERS; i++) {
+			struct nf_filter_meta other;
+			__u32 a, b;
 
-			if (!bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv) &&
-			    iv.ref.id != self)
-				return iv.ref.id;
+			if (!nf->cfg[i].id || nf->cfg[i].id == self ||
+			    nf->cfg[i].kind != NF_KIND_IFACE ||
+			    bpf_map_lookup_elem(nf->meta_fd, &i, &other) ||
+			    other.netns != meta->netns)
+				continue;
+			for (a = 0; a < meta->n_ifaces && a < NF_IF_PER_FILTER; a++)
+				for (b = 0; b < other.n_ifaces && b < NF_IF_PER_FILTER; b++)
+					if (!strncmp(meta->ifaces[a], other.ifaces[b], NF_IFNAME_LEN))
+						return nf->cfg[i].id;
 		}
 		return 0;
 	}
@@ -215,7 +221,7 @@ static int unlink_ifaces(struct netfil *nf, const struct nf_filter_meta *meta)
 		struct nf_if_key key = { .netns = meta->netns, .ifindex = meta->ifindex[i] };
 		struct nf_if_val iv;
 
-		if (bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
+		if (!key.ifindex || bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv))
 			continue;
 		e = nf_tc_detach(nf, (int)key.ifindex, iv.own_qdisc);
 		if (!e)
@@ -301,6 +307,8 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 			struct nf_if_val iv = { .ref = ref };
 			bool own = false;
 
+			if (!key.ifindex)	/* absent: netfil_iface_sync() */
+				continue;
 			err = if_hlen(meta->ifaces[i], &iv.hlen);
 			if (err)
 				break;
@@ -447,6 +455,7 @@ static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
 	m->prefixlen = meta->prefixlen;
 	memcpy(m->addr, meta->addr, 16);
 	m->n_ifaces = (int)meta->n_ifaces;
+	m->allow_missing = meta->flags & NF_META_ALLOW_MISSING;
 	for (i = 0; i < meta->n_ifaces && i < NF_IF_PER_FILTER; i++)
 		memcpy(m->ifaces[i], meta->ifaces[i], NF_IFNAME_LEN);
 }
@@ -710,4 +719,62 @@ int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t 
 		return -EINVAL;
 	nf->g->sysctl_id[kind] = id;
 	return 0;
+}
+
+/*
+ * Interfaces come and go: a phone's tethering interface appears at each
+ * plug-in with a new index.  A filter keeps the names; this moves each
+ * name's map entry and tc programs to the index the name now has.  The
+ * counters live in the filter's slot, so they carry over untouched.
+ */
+int netfil_iface_sync(struct netfil *nf)
+{
+	uint64_t cookie;
+	int err, e, changed = 0;
+	__u32 slot, i;
+
+	err = nf_netns_cookie(&cookie);
+	if (err)
+		return err;
+	err = nf_lock(nf);
+	if (err)
+		return err;
+	for (slot = 0; slot < NF_MAX_FILTERS; slot++) {
+		struct nf_filter_meta meta;
+		bool dirty = false;
+
+		if (!nf->cfg[slot].id || nf->cfg[slot].kind != NF_KIND_IFACE ||
+		    bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) || meta.netns != cookie)
+			continue;
+		for (i = 0; i < meta.n_ifaces && i < NF_IF_PER_FILTER; i++) {
+			struct nf_if_key key = { .netns = cookie, .ifindex = meta.ifindex[i] };
+			struct nf_filter_meta one = meta;
+			__u32 now = if_nametoindex(meta.ifaces[i]);
+			struct nf_if_val iv;
+
+			if (now == meta.ifindex[i] && (!now || nf_tc_attached((int)now)))
+				continue;
+			/* One name at a time: off its old index (a deleted
+			 * device took its tc filters along; a reused index
+			 * may be another filter's by now), then onto the new. */
+			one.n_ifaces = 1;
+			memcpy(one.ifaces[0], meta.ifaces[i], NF_IFNAME_LEN);
+			one.ifindex[0] = meta.ifindex[i];
+			if (key.ifindex && !bpf_map_lookup_elem(nf->ifaces_fd, &key, &iv) &&
+			    iv.ref.id == nf->cfg[slot].id)
+				unlink_ifaces(nf, &one);
+			one.ifindex[0] = now;
+			e = link_match(nf, slot, nf->cfg[slot].id, &one);
+			if (e)
+				pr_warn(nf, "attaching to %s: %s\n", meta.ifaces[i], strerror(-e));
+			err = err ?: e;
+			meta.ifindex[i] = e ? 0 : now;
+			dirty = true;
+			changed++;
+		}
+		if (dirty && bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
+			err = err ?: -errno;
+	}
+	nf_unlock(nf);
+	return err ?: changed;
 }

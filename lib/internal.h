@@ -51,6 +51,8 @@ void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);
 
 int nf_tc_attach(struct netfil *nf, int ifindex, bool *own_qdisc);
 int nf_tc_detach(struct netfil *nf, int ifindex, bool own_qdisc);
+/* netfil's tc filter is on the interface (its ingress side). */
+bool nf_tc_attached(int ifindex);
 /* Detach the tc filters of every interface netfil attached to in the current
  * namespace. */
 int nf_tc_detach_netns(struct netfil *nf, void *arg);

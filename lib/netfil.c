@@ -684,6 +684,15 @@ int nf_tc_attach(struct netfil *nf, int ifindex, bool *own_qdisc)
 	return err;
 }
 
+bool nf_tc_attached(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = NF_TC_HANDLE, .priority = NF_TC_PRIO);
+
+	return !bpf_tc_query(&hook, &o);
+}
+
 int nf_tc_detach(struct netfil *nf, int ifindex, bool own_qdisc)
 {
 	static const enum bpf_tc_attach_point pts[2] = { BPF_TC_INGRESS, BPF_TC_EGRESS };

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,9 +57,12 @@ struct netfil_match {
 	int family;
 	uint8_t addr[16];
 	int prefixlen;
-	/* NETFIL_IFACE: interfaces of the caller's network namespace. */
+	/* NETFIL_IFACE: interfaces of the caller's network namespace, by
+	 * name.  allow_missing: names that do not exist (yet) are taken, and
+	 * netfil_iface_sync() attaches to them when they appear. */
 	int n_ifaces;
 	char ifaces[NETFIL_MAX_IFACES_PER_FILTER][NETFIL_IFNAME_LEN];
+	bool allow_missing;
 };
 
 /* A period after which a filter's counters and exceeded state reset, at a
@@ -228,6 +232,12 @@ int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now);
  * were reset. */
 int netfil_roll(struct netfil *nf, int64_t now);
 
+/* Follow interfaces that come and go: attach every interface filter of
+ * the caller's network namespace to the interfaces its names now denote,
+ * and forget the ones deleted.  Counters stay with the filter.  Returns
+ * how many interfaces were attached or forgotten, or -errno. */
+int netfil_iface_sync(struct netfil *nf);
+
 /* The filter net.netfil.<kind>.* keys act on (0: none yet), and setting it. */
 int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id);
 int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t id);
@@ -254,6 +264,53 @@ int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len);
 int netfil_proc_start(int pid, uint64_t *start);
 
 const char *netfil_kind_name(enum netfil_kind kind);
+
+/* Text: the words of a filter, shared by the command line, restore files
+ * and netfild.  On bad input the parsers return -EINVAL with one line in
+ * err->msg that names the bad word. */
+struct netfil_err {
+	char msg[256];
+};
+int netfil_parse_u32(const char *s, uint32_t *v);
+/* A live process's pid. */
+int netfil_parse_pid(const char *s, int *pid, struct netfil_err *err);
+/* Seconds since the epoch, or local YYYY-MM-DDTHH:MM:SS. */
+int netfil_parse_time(const char *s, int64_t *t);
+/* "socket {pid|tree} PID", "ip PREFIX", "interface IF[,IF...]": returns
+ * the words used. */
+int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
+		       struct netfil_err *err);
+/* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] (not for
+ * interfaces), and with NETFIL_OPT_STATE also [period ...] [on|off]
+ * [--allow-missing] (interfaces); stops at "--".  Returns the words used. */
+#define NETFIL_OPT_STATE 1u
+int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
+			     unsigned int flags, struct netfil_err *err);
+/* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
+ * every named interface exists unless --allow-missing. */
+int netfil_parse_filter(int argc, char **argv, struct netfil_filter *f,
+			struct netfil_err *err);
+/* Two matches no two filters may share: the same process (pid, or tree),
+ * the same prefix, or an interface in common. */
+bool netfil_match_conflict(const struct netfil_match *a, const struct netfil_match *b);
+/* "pid 812", "tree 812", "10.0.0.0/8", "eth0,usb0" */
+void netfil_format_match(const struct netfil_match *m, char *buf, size_t len);
+/* "monthly day 14 at 00:00" */
+void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);
+
+/* Save and restore, like nft list ruleset / nft -f: netfil_save() writes
+ * one "filter add" line per filter, in the words above, and with
+ * NETFIL_SAVE_COUNTERS a "counters" line after each. */
+#define NETFIL_SAVE_COUNTERS 1u
+int netfil_save(struct netfil *nf, FILE *out, unsigned int flags);
+/* Make the configuration exactly what in says, or change nothing: every
+ * line is checked first, and a failure halfway puts the previous
+ * configuration back.  err names "NAME:LINE".  NETFIL_RESTORE_LENIENT
+ * (netfild after a reboot) skips socket filters whose process is gone,
+ * with a warning, and lets interface filters wait for their interfaces. */
+#define NETFIL_RESTORE_LENIENT 1u
+int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int flags,
+		   struct netfil_err *err);
 
 #ifdef __cplusplus
 }

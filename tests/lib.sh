@@ -80,6 +80,53 @@ wait_file() {
 	return 1
 }
 
+# Traffic between the test namespaces: the client always in A.
+PORT=6000
+A="nsenter --net=/run/netns/$NS_A"
+
+# up PROTO NS ADDR BYTES HOOK...: a sink in NS, a client in A connected
+# (or, for UDP, bound) and waiting; HOOK runs with the client's pid in CP;
+# then the client sends BYTES.  Reports land in $TMP/send.out, sink.out.
+up() {
+	local proto=$1 ns=$2 addr=$3 bytes=$4 chunk=16384 sp
+	shift 4
+	[ "$proto" = udp ] && chunk=1000
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
+	nsenter --net=/run/netns/$ns "$NFT" sink "$proto" "$addr" $PORT \
+		--ready "$TMP"/r1 --idle 700 > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1 || return 1
+	$A "$NFT" send "$proto" "$addr" $PORT "$bytes" --chunk $chunk \
+		--wait "$TMP"/go --ready "$TMP"/r2 --timeout 2500 > "$TMP"/send.out &
+	CP=$!
+	wait_file "$TMP"/r2 || return 1
+	"$@"
+	echo go > "$TMP"/go
+	wait $CP
+	wait $sp
+	SP=$sp
+	RECEIVED=$(field "$TMP"/sink.out received)
+	SENT_ERR=$(field "$TMP"/send.out err)
+	SENT_MS=$(field "$TMP"/send.out elapsed_ms)
+}
+
+# down NS ADDR BYTES: a source in NS serves BYTES, a client in A fetches.
+down() {
+	local ns=$1 addr=$2 bytes=$3 sp
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	nsenter --net=/run/netns/$ns "$NFT" source tcp "$addr" $PORT "$bytes" \
+		--ready "$TMP"/r1 --idle 700 > "$TMP"/source.out &
+	sp=$!
+	wait_file "$TMP"/r1 || return 1
+	$A "$NFT" fetch tcp "$addr" $PORT --idle 700 > "$TMP"/fetch.out
+	wait $sp
+	RECEIVED=$(field "$TMP"/fetch.out received)
+}
+
+noop() { :; }
+
 setup_net() {
 	ip netns add $NS_A && ip netns add $NS_B && ip netns add $NS_C || return 1
 	ip link add vab-$RUN_ID netns $NS_A type veth peer name vba-$RUN_ID netns $NS_B

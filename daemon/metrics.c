@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * netfild's read-only HTTP endpoints, on 127.0.0.1 only:
+ *
+ *   /metrics   Prometheus text format: every filter's bytes, packets,
+ *              dropped bytes, limits, exceeded state, plus lost events
+ *   /status    the same as JSON, in the shapes of "netfil -j"
+ *
+ * libmicrohttpd does the HTTP; it runs in netfild's own poll loop, so the
+ * daemon stays one thread.
+ *
+ * Who may read: a TCP port has no file mode, so the peer is identified by
+ * asking the kernel who owns the connecting socket (sock_diag, the query
+ * ss(8) makes), and let in when that is root or a member of the group
+ * named by --read-group.  Everyone else gets 403.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <libmnl/libmnl.h>
+#include <microhttpd.h>
+#include "../cli/json.h"
+#include "netfild.h"
+
+struct metrics {
+	struct netfil *nf;
+	struct MHD_Daemon *d;
+	uint16_t port;
+	gid_t read_gid;
+};
+
+static int diag_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+		*(uid_t *)data = msg->idiag_uid;
+	return MNL_CB_OK;
+}
+
+/* The owner of the client's end of a loopback connection to our port. */
+static int peer_uid(const struct metrics *m, const struct sockaddr *peer, uid_t *uid)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct inet_diag_req_v2 *req;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	unsigned int seq = (unsigned int)time(NULL);
+	ssize_t n;
+	int err = 0;
+
+	if (peer->sa_family != AF_INET)
+		return -EAFNOSUPPORT;
+	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!nl)
+		return -errno;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = AF_INET;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0u;
+	req->id.idiag_sport = sin->sin_port;
+	req->id.idiag_dport = htons(m->port);
+	req->id.idiag_src[0] = sin->sin_addr.s_addr;
+	req->id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	*uid = (uid_t)-1;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0 || mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl),
+				diag_cb, uid) < 0)
+		err = -errno;
+	else if (*uid == (uid_t)-1)
+		err = -ENOENT;
+out:
+	mnl_socket_close(nl);
+	return err;
+}
+
+static bool may_read(const struct metrics *m, uid_t uid)
+{
+	gid_t groups[256];
+	struct passwd *pw;
+	int n = 256, i;
+
+	if (uid == 0)
+		return true;
+	if (m->read_gid == (gid_t)-1 || !(pw = getpwuid(uid)))
+		return false;
+	if (pw->pw_gid == m->read_gid)
+		return true;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == m->read_gid)
+			return true;
+	return false;
+}
+
+/* Label values are quoted: backslash, quote and newline escaped. */
+static void label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void labels(FILE *out, const struct netfil_filter *f, const char *extra)
+{
+	char m[512];
+
+	netfil_format_match(&f->match, m, sizeof(m));
+	fprintf(out, "{id=\"%u\",kind=\"%s\",match=\"", f->id, netfil_kind_name(f->match.kind));
+	label(out, m);
+	fprintf(out, "\"%s}", extra);
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t get_bytes(const struct netfil_filter *f, int i) { return f->bytes[i]; }
+static uint64_t get_packets(const struct netfil_filter *f, int i) { return f->packets[i]; }
+static uint64_t get_dropped(const struct netfil_filter *f, int i) { return f->dropped[i]; }
+static uint64_t get_exceeded(const struct netfil_filter *f, int i) { return f->exceeded[i]; }
+static uint64_t get_limit(const struct netfil_filter *f, int i) { return f->limit[i]; }
+static uint64_t get_on(const struct netfil_filter *f, int i) { (void)i; return f->on; }
+
+static const char *const by_dir[] = { ",direction=\"in\"", ",direction=\"out\"", NULL };
+static const char *const by_limit[] = { ",limit=\"ibyte\"", ",limit=\"obyte\"",
+					",limit=\"iobyte\"", NULL };
+static const char *const by_none[] = { "", NULL };
+
+/* The per-filter families: one sample per filter and extra label. */
+static const struct {
+	const char *name, *type, *help;
+	uint64_t (*get)(const struct netfil_filter *f, int i);
+	const char *const *extra;
+} families[] = {
+	{ "netfil_filter_bytes_total", "counter", "Bytes a filter admitted (L3).",
+	  get_bytes, by_dir },
+	{ "netfil_filter_packets_total", "counter", "Packets a filter admitted.",
+	  get_packets, by_dir },
+	{ "netfil_filter_dropped_bytes_total", "counter", "Bytes a filter refused.",
+	  get_dropped, by_dir },
+	{ "netfil_filter_exceeded", "gauge", "1 while a filter's limit is reached.",
+	  get_exceeded, by_dir },
+	{ "netfil_filter_limit_bytes", "gauge", "A filter's byte limit (0: unlimited).",
+	  get_limit, by_limit },
+	{ "netfil_filter_on", "gauge", "1 when a filter is switched on.", get_on, by_none },
+};
+
+/* The status and every filter, for one response. */
+static int snapshot(struct metrics *m, struct netfil_status *st, struct netfil_filter **all)
+{
+	int n, err;
+
+	err = netfil_status(m->nf, st);
+	if (err)
+		return err;
+	n = netfil_filter_list(m->nf, NULL, 0);
+	*all = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(**all));
+	if (!*all)
+		return -ENOMEM;
+	n = n > 0 ? netfil_filter_list(m->nf, *all, n) : 0;
+	if (n < 0) {
+		free(*all);
+		*all = NULL;
+	}
+	return n;
+}
+
+static int render_metrics(struct metrics *m, FILE *out)
+{
+	struct netfil_filter *all = NULL;
+	struct netfil_status st;
+	size_t k;
+	int n, i, x;
+
+	n = snapshot(m, &st, &all);
+	if (n < 0)
+		return n;
+	for (k = 0; k < sizeof(families) / sizeof(families[0]); k++) {
+		family(out, families[k].name, families[k].type, families[k].help);
+		for (i = 0; i < n; i++)
+			for (x = 0; families[k].extra[x]; x++) {
+				fputs(families[k].name, out);
+				labels(out, &all[i], families[k].extra[x]);
+				fprintf(out, " %llu\n",
+					(unsigned long long)families[k].get(&all[i], x));
+			}
+	}
+	free(all);
+
+	const struct { const char *name, *type, *help; uint64_t v; } globals[] = {
+		{ "netfil_events_lost_total", "counter", "Events no subscriber had room for.",
+		  st.events_lost },
+		{ "netfil_event_subscribers", "gauge", "Event stream subscribers.", st.subscribers },
+		{ "netfild_saves_total", "counter", "State file saves.", saves_total },
+		{ "netfild_save_errors_total", "counter", "State file saves that failed.",
+		  save_errors_total },
+		{ "netfild_last_save_timestamp_seconds", "gauge", "When the state was last saved.",
+		  (uint64_t)last_save_time },
+	};
+	for (k = 0; k < sizeof(globals) / sizeof(globals[0]); k++) {
+		family(out, globals[k].name, globals[k].type, globals[k].help);
+		fprintf(out, "%s %llu\n", globals[k].name, (unsigned long long)globals[k].v);
+	}
+	return 0;
+}
+
+static int render_status(struct metrics *m, FILE *out)
+{
+	struct netfil_filter *all = NULL;
+	struct netfil_status st;
+	json_t *doc, *arr;
+	int n, i, err;
+
+	n = snapshot(m, &st, &all);
+	if (n < 0)
+		return n;
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, filter_json(&all[i]));
+	doc = json_pack("{s:b,s:s,s:s,s:i,s:I,s:I,s:o}", "loaded", st.loaded,
+			"pin_dir", st.pin_dir, "cgroup", st.cgroup, "subscribers",
+			(int)st.subscribers, "events_lost", (json_int_t)st.events_lost,
+			"last_save", (json_int_t)last_save_time, "filters", arr);
+	err = doc && !json_dumpf(doc, out, JSON_COMPACT) ? 0 : -ENOMEM;
+	fputc('\n', out);
+	json_decref(doc);
+	free(all);
+	return err;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
+			     char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_len, void **con_cls)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct metrics *m = cls;
+	const char *type = "text/plain; charset=utf-8";
+	unsigned int code = 200;
+	char *body = NULL;
+	size_t len = 0;
+	uid_t uid = (uid_t)-1;
+	FILE *out;
+	int err;
+
+	(void)version; (void)upload; (void)upload_len; (void)con_cls;
+	out = open_memstream(&body, &len);
+	if (!out)
+		return MHD_NO;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	err = ci ? peer_uid(m, ci->client_addr, &uid) : -ENOENT;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		code = 405;
+		fprintf(out, "only GET\n");
+	} else if (err || !may_read(m, uid)) {
+		code = 403;
+		if (err)
+			fprintf(out, "forbidden: the client could not be identified (%s)\n",
+				strerror(-err));
+		else
+			fprintf(out, "forbidden: uid %u may not read netfil (root and group %d may)\n",
+				uid, (int)m->read_gid);
+	} else if (!strcmp(url, "/metrics")) {
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		err = render_metrics(m, out);
+	} else if (!strcmp(url, "/status")) {
+		type = "application/json";
+		err = render_status(m, out);
+	} else {
+		code = 404;
+		fprintf(out, "not found: %s (/metrics or /status)\n", url);
+	}
+	if (code == 200 && err) {
+		code = 500;
+		fprintf(out, "\nerror: %s\n", strerror(-err));
+	}
+	if (fclose(out)) {
+		free(body);
+		return MHD_NO;
+	}
+	return reply(c, code, type, body, len);
+}
+
+int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->nf = nf;
+	m->port = port;
+	m->read_gid = read_gid;
+	m->d = MHD_start_daemon(MHD_USE_EPOLL, port, NULL, NULL, handle, m,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				MHD_OPTION_CONNECTION_LIMIT, 64u,
+				MHD_OPTION_END);
+	if (!m->d) {
+		free(m);
+		return -EADDRINUSE;
+	}
+	*out = m;
+	return 0;
+}
+
+int metrics_fd(const struct metrics *m)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return i ? i->epoll_fd : -1;
+}
+
+void metrics_run(struct metrics *m)
+{
+	MHD_run(m->d);
+}
+
+void metrics_stop(struct metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->d);
+	free(m);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* netfild: shared between the daemon's own files. */
+#ifndef NETFILD_H
+#define NETFILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "../lib/netfil.h"
+
+/* Logging: syslog (the journal under systemd), and stderr with -f. */
+void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The state file: "netfil save counters" text followed by a last line
+ *
+ *   # netfild crc32 1a2b3c4d length 5678
+ *
+ * that covers every byte before it, so a torn or damaged file is told from
+ * a good one.  The previous good copy is kept beside it as FILE.prev.
+ */
+int state_save(struct netfil *nf, const char *path);
+/* The newest good copy's text (FILE, else FILE.prev), malloc'd, in *text;
+ * -ENOENT when neither exists, -EBADMSG when neither is good.  *which
+ * names the file used. */
+int state_read(const char *path, char **text, size_t *len, const char **which);
+
+/* /metrics (Prometheus text format) and /status (JSON) on 127.0.0.1:port,
+ * readable by root and by members of read_gid (-1: root only). */
+struct metrics;
+int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out);
+/* An fd that polls readable when the server has work; then metrics_run(). */
+int metrics_fd(const struct metrics *m);
+void metrics_run(struct metrics *m);
+void metrics_stop(struct metrics *m);
+/* Counted by the main loop, shown in /metrics. */
+extern uint64_t saves_total, save_errors_total;
+extern int64_t last_save_time;
+
+#endif
