@@ -273,15 +273,21 @@ static int start(struct config *c, struct netfil **nf)
 		       netfil_filter_list(*nf, NULL, 0));
 	} else if (err == -ENOENT) {
 		err = netfil_load(&c->opts);
-		if (!err)
+		if (!err) {
 			err = netfil_open(&c->opts, nf);
+			if (err)
+				netfil_unload(&c->opts);
+		}
 		if (err) {
 			logmsg(LOG_ERR, "loading netfil: %s", strerror(-err));
 			return err;
 		}
 		err = restore_saved(*nf, c);
 		if (err) {
+			/* unloaded again: a restart must not take a half-set-up
+			 * netfil for the newest state */
 			netfil_close(*nf);
+			netfil_unload(&c->opts);
 			return err;
 		}
 	} else {
@@ -320,7 +326,8 @@ static void roll(struct netfil *nf, int64_t t)
 		logmsg(LOG_ERR, "applying periods: %s", strerror(-n));
 }
 
-static void sync_ifaces(struct netfil *nf)
+/* Returns false when it should be tried again (on the next tick). */
+static bool sync_ifaces(struct netfil *nf)
 {
 	int n = netfil_iface_sync(nf);
 
@@ -328,6 +335,7 @@ static void sync_ifaces(struct netfil *nf)
 		logmsg(LOG_INFO, "interfaces: %d attached or detached", n);
 	else if (n < 0)
 		logmsg(LOG_ERR, "following interfaces: %s", strerror(-n));
+	return n >= 0;
 }
 
 /* Link notifications: anything about links means "look again". */
@@ -365,7 +373,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int64_t next_save;
 	int sfd, tfd, err, rc = 1;
-	bool running = true;
+	bool running = true, synced;
 
 	if (parse_args(argc, argv, &c))
 		return 1;
@@ -394,7 +402,7 @@ int main(int argc, char **argv)
 	/* a boundary passed while nothing ran, an interface that came while
 	 * nothing watched: both are caught up before anything else */
 	roll(nf, now());
-	sync_ifaces(nf);
+	synced = sync_ifaces(nf);
 	save(nf, &c);
 	next_save = (int64_t)time(NULL) + c.interval;
 	if (c.port) {
@@ -431,7 +439,7 @@ int main(int argc, char **argv)
 			}
 		}
 		if (p[2].revents && links_changed(nl))
-			sync_ifaces(nf);
+			synced = sync_ifaces(nf);
 		if (p[3].revents)
 			metrics_run(m);
 		if (p[1].revents) {
@@ -447,6 +455,8 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			roll(nf, now());
+			if (!synced)	/* e.g. a rename that freed a name later in the walk */
+				synced = sync_ifaces(nf);
 			if (m)
 				metrics_run(m);	/* also times out idle clients */
 			if ((int64_t)time(NULL) >= next_save) {

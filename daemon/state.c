@@ -134,6 +134,11 @@ static int read_good(const char *path, char **text, size_t *len)
 		if (!got)
 			break;
 	}
+	if (ferror(f)) {	/* unread is not damaged: leave the file be */
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
 	fclose(f);
 	buf[n] = '\0';
 	/* the trailer is the last line, and the only thing after the body */

@@ -844,6 +844,12 @@ int netfil_reaper_spawn(const struct netfil_opts *opts)
 		goto out;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		/* the caller's blocked signals (a daemon's signalfd) would
+		 * keep the reaper's SIGTERM handler from ever running */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {

@@ -607,23 +607,31 @@ static int parse_line(char *line, struct item *items, int *n, int lineno,
 }
 
 /* Make the configuration exactly items[0..n): remove every filter in
- * cur, add these.  On failure *at is the item that failed. */
-static int apply(struct netfil *nf, const struct item *items, int n,
-		 const struct netfil_filter *cur, int ncur, int *at)
+ * cur, add these, the ones with ids first (so that an id netfil picks
+ * for the others cannot take one the file names).  Each item's f.id is
+ * the filter's id once added.  On failure *at is the item that failed;
+ * with keep_going (putting things back) the rest is still tried. */
+static int apply(struct netfil *nf, struct item *items, int n,
+		 const struct netfil_filter *cur, int ncur, int *at, bool keep_going)
 {
+	int i, pass, err = 0, e;
 	uint32_t id;
-	int i, err = 0;
 
 	for (i = 0; i < ncur && !err; i++)
 		err = netfil_filter_del(nf, cur[i].id);
-	for (i = 0; i < n && !err; i++) {
-		*at = i;
-		if (items[i].line < 0)
-			continue;
-		err = netfil_filter_add(nf, &items[i].f, &id);
-		if (!err && items[i].counters)
-			err = netfil_filter_set_counters(nf, &items[i].f);
-	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n && (!err || keep_going); i++) {
+			if (items[i].line < 0 || (items[i].f.id == 0) != (pass == 1))
+				continue;
+			e = netfil_filter_add(nf, &items[i].f, &id);
+			if (!e)
+				items[i].f.id = id;
+			if (!e && items[i].counters)
+				e = netfil_filter_set_counters(nf, &items[i].f);
+			if (e && !err)
+				*at = i;
+			err = err ?: e;
+		}
 	return err;
 }
 
@@ -679,14 +687,14 @@ int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int f
 		back[i].counters = true;
 		back[i].line = 1;
 	}
-	err = apply(nf, items, n, cur, ncur, &at);
+	err = apply(nf, items, n, cur, ncur, &at, false);
 	if (err) {
 		int ae = err, line = n ? abs(items[at].line) : 0;
 
 		for (i = 0; i < n; i++)	/* whatever of the file got in */
-			if (items[i].line > 0)
+			if (items[i].line > 0 && items[i].f.id)
 				netfil_filter_del(nf, items[i].f.id);
-		err = apply(nf, back, ncur, NULL, 0, &at);
+		err = apply(nf, back, ncur, NULL, 0, &at, true);
 		bad(e, "%s:%d: %s; %s", name, line, strerror(-ae),
 		    err ? "the previous configuration is only partly back" : "nothing changed");
 		err = ae;

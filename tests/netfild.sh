@@ -329,7 +329,7 @@ test_metrics_access() {
 
 # --- the daemon's own command line and unit file --------------------------------
 test_cli_and_unit() {
-	local out
+	local out t0 i
 	out=$("$NETFILD" --interval 0 2>&1)
 	check "netfild: bad interval -> exit 1, names it" eq "$?/$out" "1/netfild: invalid interval '0' (1 to 86400 seconds)"
 	out=$("$NETFILD" --read-group no-such-group-xyz 2>&1)
@@ -339,12 +339,25 @@ test_cli_and_unit() {
 	sed "s#^ExecStart=[^ ]*#ExecStart=$NETFILD#" "$ROOT"/systemd/netfild.service > "$TMP"/netfild.service
 	check "unit: systemd-analyze verify" systemd-analyze verify --man=no "$TMP"/netfild.service
 	nf unload
-	start_d
+	start_d	# it loads netfil, and starts the reaper
+	t0=$(date +%s%N)
 	nf unload
+	check "netfild: the reaper it started stops on unload at once" le $(( ($(date +%s%N) - t0) / 1000000 )) 1500
 	for i in $(seq 1 100); do kill -0 $DPID 2>/dev/null || break; sleep 0.03; done
 	stop_d KILL 2>/dev/null
 	check "netfild: stops when netfil is unloaded under it" wait_log "netfil was unloaded; netfild stops"
 	nf load
+}
+
+# --- restore files written by hand: ids optional ---------------------------------
+test_restore_ids() {
+	printf 'filter add ip 10.9.9.1\nfilter add id 1 ip 10.9.9.2\n' | in_a "$NETFIL" restore -
+	check "restore: a line without id never takes an id the file names" eq \
+		"$(flist | $PY -c 'import json,sys; f={x["prefix"]: x["id"] for x in json.load(sys.stdin)}; print(len(f), f["10.9.9.2"], f["10.9.9.1"] > 1)')" \
+		"2 1 True"
+	printf 'filter add ip 10.9.9.3\n' | in_a "$NETFIL" restore -
+	check "restore: the whole configuration replaced" eq "$(jget "$(flist)" 0.prefix)" 10.9.9.3
+	in_a "$NETFIL" filter del "$(jget "$(flist)" 0.id)"
 }
 
 main() {
@@ -353,7 +366,7 @@ main() {
 	nf load || { log "netfil load failed"; exit 1; }
 	set_clock 2030-01-01T00:00:00
 	for t in ${TESTS:-test_restart_exact test_kill9 test_corrupt_fallback test_rollovers \
-		test_interfaces test_metrics_access test_cli_and_unit}; do
+		test_interfaces test_metrics_access test_restore_ids test_cli_and_unit}; do
 		log "== $t"
 		rm -f "$STATE" "$STATE".*
 		$t
