@@ -14,11 +14,11 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/netfil.c lib/filter.c lib/parse.c lib/events.c lib/period.c lib/text.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/json.c
-D_SRC   := daemon/netfild.c daemon/state.c daemon/metrics.c cli/json.c
+LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
+D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c
 D_LIBS  := -lmicrohttpd -lmnl
-HDRS    := lib/netfil.h lib/internal.h bpf/netfil.h cli/cli.h cli/json.h daemon/netfild.h \
+HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h cli/cli.h daemon/netfild.h \
 	   $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun
@@ -32,9 +32,19 @@ $(O):
 $(O)/vmlinux.h: | $(O)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(O)/netfil.bpf.o: bpf/netfil.bpf.c bpf/netfil.h $(O)/vmlinux.h
+# The kernel half: one program file per hook or capability (a new one is
+# added here), compiled alone and linked into one object, one skeleton.
+BPF_SRC := bpf/maps.bpf.c bpf/cgroup_skb.bpf.c bpf/connect.bpf.c bpf/tc.bpf.c \
+	   bpf/lifecycle.bpf.c bpf/iter.bpf.c bpf/syscall.bpf.c
+BPF_HDRS := $(wildcard bpf/*.h)
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(O)/vmlinux.h
+	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 		-I$(O) -Ibpf $(WARN) -Wno-unused-parameter -c $< -o $@
+
+$(O)/netfil.bpf.o: $(patsubst bpf/%.c,$(O)/bpf/%.o,$(BPF_SRC))
+	$(BPFTOOL) gen object $@ $^
 
 $(O)/netfil.skel.h: $(O)/netfil.bpf.o
 	$(BPFTOOL) gen skeleton $< name netfil_bpf > $@
@@ -92,6 +102,9 @@ bench: all
 
 bench-smoke: all
 	bench/bench.sh --smoke --json $(O)/bench-smoke.json
+
+# make check (unit tests, no root) and make fuzz: tests/tests.mk
+include tests/tests.mk
 
 PREFIX  ?= /usr/local
 install: $(O)/netfil $(O)/netfild

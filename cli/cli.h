@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "../lib/netfil.h"
-#include "json.h"
+
+/* "netfil status" when netfil is not loaded, as "systemctl is-active"
+ * says 3 for a unit that is not running; every other failure is 1. */
+#define EXIT_NOT_LOADED 3
 
 struct cmd {
 	const char *name;
@@ -28,10 +31,15 @@ bool is_prefix(const char *pfx, const char *str);
 /* Open the loaded netfil (for commands that need it), with a clear error
  * when it is not loaded or the caller lacks privilege. */
 int open_netfil(struct netfil **nf);
+/* The same, loading netfil first (as "netfil load") if it is not loaded:
+ * for the commands that change the configuration. */
+int open_netfil_loading(struct netfil **nf);
 int require_priv(void);
 
 /* JSON output: json_print() takes ownership and prints one document. */
 void json_print(json_t *doc);
+/* json_dumpf flags for -j / -p */
+size_t json_flags(void);
 void filter_print(const struct netfil_filter *f);
 int parse_u32(const char *s, uint32_t *v);
 int parse_pid(const char *s, int *pid);

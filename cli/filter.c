@@ -40,24 +40,47 @@ int parse_match(int argc, char **argv, struct netfil_match *m)
 void filter_print(const struct netfil_filter *f)
 {
 	char m[256];
+	int i;
 
 	netfil_format_match(&f->match, m, sizeof(m));
-	printf("%u: %s %s %s action %s ibyte %llu obyte %llu iobyte %llu\n",
-	       f->id, netfil_kind_name(f->match.kind), m, f->on ? "on" : "off",
-	       f->action == NETFIL_DROP ? "drop" : "reject",
-	       (unsigned long long)f->limit[0], (unsigned long long)f->limit[1],
-	       (unsigned long long)f->limit[2]);
+	printf("%u: %s %s %s action %s", f->id, netfil_kind_name(f->match.kind), m,
+	       netfil_onoff_name(f->on), netfil_action_name(f->action));
+	for (i = NETFIL_IBYTE; i <= NETFIL_IOBYTE; i++)
+		printf(" %s %llu", netfil_limit_name((enum netfil_limit)i),
+		       (unsigned long long)f->limit[i]);
+	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];
 
 		netfil_format_period(&f->period, p, sizeof(p));
 		printf("    period %s\n", p);
 	}
-	printf("    bytes in %llu out %llu dropped in %llu out %llu exceeded %s\n",
+	if (f->match.kind == NETFIL_IFACE) {
+		printf("   ");
+		for (i = 0; i < f->match.n_ifaces; i++) {
+			printf(" %s %s", f->match.ifaces[i], netfil_attach_name(f->ifindex[i]));
+			if (f->ifindex[i])
+				printf(" (index %u)", f->ifindex[i]);
+			printf(i + 1 < f->match.n_ifaces ? "," : "");
+		}
+		if (f->netns_here)
+			printf(" in this network namespace\n");
+		else
+			printf(" in another network namespace (cookie %llu)\n",
+			       (unsigned long long)f->netns);
+	}
+	printf("    bytes in %llu out %llu dropped in %llu out %llu exceeded %s",
 	       (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
 	       (unsigned long long)f->dropped[0], (unsigned long long)f->dropped[1],
-	       f->exceeded[0] && f->exceeded[1] ? "in,out" :
-	       f->exceeded[0] ? "in" : f->exceeded[1] ? "out" : "no");
+	       netfil_exceeded_name(f->exceeded));
+	for (i = 0; i < 2; i++)
+		if (f->exceeded_wall[i]) {
+			char t[64];
+
+			netfil_format_wall(f->exceeded_wall[i], t, sizeof(t));
+			printf(" %s at %s", netfil_dir_name((enum netfil_dir)i), t);
+		}
+	printf("\n");
 }
 
 static int print_filter(struct netfil *nf, uint32_t id)
@@ -68,7 +91,7 @@ static int print_filter(struct netfil *nf, uint32_t id)
 	if (err)
 		return fail_errno(err, "reading filter");
 	if (json_output)
-		json_print(filter_json(&f));
+		json_print(netfil_filter_json(&f));
 	else
 		filter_print(&f);
 	return 0;
@@ -85,6 +108,9 @@ static int add_error(int err, uint32_t id, const char *what)
 		return fail("unknown interface in '%s'", what);
 	case -ENOSPC:
 		return fail("no room for another filter like '%s'", what);
+	case -EXDEV:
+		return fail("process '%s' is outside netfil's cgroup: its sockets are never counted",
+			    what);
 	}
 	return fail_errno(err, "adding filter");
 }
@@ -99,7 +125,7 @@ static int filter_add(int argc, char **argv)
 
 	if (netfil_parse_filter(argc, argv, &f, &e))
 		return fail("%s", e.msg);
-	if (open_netfil(&nf))
+	if (open_netfil_loading(&nf))
 		return -1;
 	err = netfil_filter_add(nf, &f, &id);
 	if (err) {
@@ -118,7 +144,6 @@ static int filter_list(int argc, char **argv)
 {
 	struct netfil_filter *all;
 	struct netfil *nf;
-	json_t *arr;
 	int n, i;
 
 	if (argc)
@@ -134,10 +159,8 @@ static int filter_list(int argc, char **argv)
 	n = netfil_filter_list(nf, all, n);
 	netfil_close(nf);
 	if (json_output) {
-		arr = json_array();
-		for (i = 0; i < n; i++)
-			json_array_append_new(arr, filter_json(&all[i]));
-		json_print(arr);
+		netfil_filters_json_write(all, n, stdout, json_flags());
+		fputc('\n', stdout);
 	} else {
 		for (i = 0; i < n; i++)
 			filter_print(&all[i]);
@@ -191,16 +214,19 @@ static int show_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 static int set_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 		  int argc, char **argv)
 {
+	struct netfil_err e;
+	unsigned int what;
 	int r, err;
 
 	if (!argc)
 		return fail("missing LIMITS, action, on or off after the filter id");
-	r = parse_filter_opts(argc, argv, f, NETFIL_OPT_STATE);
+	r = netfil_parse_filter_change(argc, argv, f, NETFIL_OPT_STATE, &what, &e);
 	if (r < 0)
-		return -1;
+		return fail("%s", e.msg);
 	if (r != argc)
 		return fail("unexpected argument '%s'", argv[r]);
-	err = netfil_filter_set(nf, f);
+	/* only what was named, merged under the lock with what is there now */
+	err = netfil_filter_change(nf, f, what);
 	if (err)
 		return fail_errno(err, "changing filter");
 	return json_output ? print_filter(nf, id) : 0;
@@ -247,6 +273,10 @@ int do_roll(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[0], "now")) {
 		if (netfil_parse_time(argv[1], &now))
 			return fail("invalid time '%s'", argv[1]);
+		/* a last boundary in the future would stop every reset until
+		 * the clock caught up: times ahead of it are refused */
+		if (now > time(NULL))
+			return fail("time '%s' is ahead of the clock", argv[1]);
 	} else if (argc) {
 		return fail(argc == 1 && !strcmp(argv[0], "now") ? "missing TIME after '%s'" :
 			    "unknown argument '%s'", argv[0]);

@@ -86,11 +86,14 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv)
 	return fail("unknown command '%s' (try 'netfil help')", argv[0]);
 }
 
+size_t json_flags(void)
+{
+	return JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
+}
+
 void json_print(json_t *doc)
 {
-	size_t flags = JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
-
-	json_dumpf(doc, stdout, flags);
+	json_dumpf(doc, stdout, json_flags());
 	fputc('\n', stdout);
 	json_decref(doc);
 }
@@ -124,24 +127,63 @@ int open_netfil(struct netfil **nf)
 	return 0;
 }
 
-static int do_load(int argc, char **argv)
+/* netfil_load() said -EBUSY: loaded, on another cgroup. */
+static int loaded_elsewhere(void)
+{
+	struct netfil_status st = {};
+	struct netfil *nf;
+
+	if (!netfil_open(&nf_opts, &nf)) {
+		netfil_status(nf, &st);
+		netfil_close(nf);
+	}
+	return fail("netfil is already loaded on cgroup '%s' (run 'netfil unload' first)",
+		    st.cgroup);
+}
+
+/* What "netfil load" does, with the same options and environment. */
+static int load_netfil(void)
 {
 	const char *cg;
 	struct stat st;
 	int err;
 
+	cg = nf_opts.cgroup ? nf_opts.cgroup : getenv("NETFIL_CGROUP");
+	if (cg && *cg && (stat(cg, &st) || !S_ISDIR(st.st_mode)))
+		return fail("no cgroup directory '%s'", cg);
+	err = netfil_load(&nf_opts);
+	if (err == -EBUSY)
+		return loaded_elsewhere();
+	if (!err)
+		err = netfil_reaper_spawn(&nf_opts);
+	return err ? fail_errno(err, "load") : 0;
+}
+
+/* For commands that change the configuration: load netfil first if it is
+ * not loaded, as nft -f and ip never ask for a separate step. */
+int open_netfil_loading(struct netfil **nf)
+{
+	int err;
+
+	if (require_priv())
+		return -1;
+	err = netfil_open(&nf_opts, nf);
+	if (err == -ENOENT) {
+		if (load_netfil())
+			return -1;
+		err = netfil_open(&nf_opts, nf);
+	}
+	return err ? fail_errno(err, "opening netfil") : 0;
+}
+
+static int do_load(int argc, char **argv)
+{
 	(void)argv;
 	if (argc)
 		return fail("unexpected argument '%s'", argv[0]);
 	if (require_priv())
 		return -1;
-	cg = nf_opts.cgroup ? nf_opts.cgroup : getenv("NETFIL_CGROUP");
-	if (cg && *cg && (stat(cg, &st) || !S_ISDIR(st.st_mode)))
-		return fail("no cgroup directory '%s'", cg);
-	err = netfil_load(&nf_opts);
-	if (!err)
-		err = netfil_reaper_spawn(&nf_opts);
-	return err ? fail_errno(err, "load") : 0;
+	return load_netfil();
 }
 
 static int do_unload(int argc, char **argv)
@@ -175,26 +217,13 @@ static int do_status(int argc, char **argv)
 		netfil_close(nf);
 	}
 	if (json_output) {
-		o = json_pack("{s:b}", "loaded", st.loaded);
-		if (st.loaded) {
-			json_object_set_new(o, "pin_dir", json_string(st.pin_dir));
-			json_object_set_new(o, "cgroup", json_string(st.cgroup));
-			json_object_set_new(o, "reaper_pid", json_integer(st.reaper_pid));
-			json_object_set_new(o, "filters", json_pack("{s:i,s:i,s:i}",
-				"socket", st.n_filters[NETFIL_SOCKET],
-				"ip", st.n_filters[NETFIL_IP],
-				"interface", st.n_filters[NETFIL_IFACE]));
-			json_object_set_new(o, "match_overflow", json_integer((json_int_t)st.match_overflow));
-			json_object_set_new(o, "rst_passed", json_integer((json_int_t)st.rst_passed));
-			json_object_set_new(o, "subscribers", json_integer(st.subscribers));
-			json_object_set_new(o, "events_lost", json_integer((json_int_t)st.events_lost));
-		}
+		o = netfil_status_json(&st);
 		json_print(o);
-		return 0;
+		return st.loaded ? 0 : EXIT_NOT_LOADED;
 	}
 	if (!st.loaded) {
 		printf("loaded: no\n");
-		return 0;
+		return EXIT_NOT_LOADED;
 	}
 	printf("loaded: yes\npin dir: %s\ncgroup: %s\n", st.pin_dir, st.cgroup);
 	if (st.reaper_pid)
@@ -233,9 +262,10 @@ static const struct cmd cmds[];
  * '#' starts a comment. */
 static int do_batch(int argc, char **argv)
 {
-	char *line = NULL, *args[64], *save, *tok, ctx[512];
+	char *line = NULL, *args[64], ctx[512];
+	struct netfil_err e;
 	size_t cap = 0;
-	int n, lineno = 0, err = 0;
+	int n, r, lineno = 0, err = 0;
 	FILE *f;
 
 	if (argc != 1)
@@ -244,17 +274,18 @@ static int do_batch(int argc, char **argv)
 	f = strcmp(argv[0], "-") ? fopen(argv[0], "re") : stdin;
 	if (!f)
 		return fail("cannot open '%s': %s", argv[0], strerror(errno));
-	while (!err && getline(&line, &cap, f) > 0) {
+	while (!err) {
 		lineno++;
-		if (strchr(line, '#'))
-			*strchr(line, '#') = '\0';
-		n = 0;
-		for (tok = strtok_r(line, " \t\n", &save); tok && n < 64;
-		     tok = strtok_r(NULL, " \t\n", &save))
-			args[n++] = tok;
+		snprintf(ctx, sizeof(ctx), "%s:%d", argv[0], lineno);
+		r = netfil_text_line(f, &line, &cap, args, 64, &n, &e);
+		if (r <= 0) {
+			fail_context = ctx;
+			err = r ? fail("%s", e.msg) : 0;
+			fail_context = NULL;
+			break;
+		}
 		if (!n)
 			continue;
-		snprintf(ctx, sizeof(ctx), "%s:%d", argv[0], lineno);
 		fail_context = ctx;
 		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") ||
 		    !strcmp(args[0], "events"))
@@ -367,5 +398,6 @@ int main(int argc, char **argv)
 		do_help(0, NULL);
 		return 1;
 	}
-	return cmd_select(cmds, argc, argv) ? 1 : 0;
+	opt = cmd_select(cmds, argc, argv);
+	return opt == EXIT_NOT_LOADED ? EXIT_NOT_LOADED : opt ? 1 : 0;
 }

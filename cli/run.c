@@ -43,7 +43,7 @@ int do_run(int argc, char **argv)
 		return fail("missing '--' before the command");
 	if (n + 1 >= argc)
 		return fail("missing command after '--'");
-	if (open_netfil(&nf))
+	if (open_netfil_loading(&nf))
 		return -1;
 	if (pipe2(fds, O_CLOEXEC)) {
 		netfil_close(nf);
@@ -87,8 +87,7 @@ int do_run(int argc, char **argv)
 			"out %llu B, exceeded %s\n", argv[n + 1],
 			(unsigned long long)f.bytes[0], (unsigned long long)f.bytes[1],
 			(unsigned long long)f.dropped[0], (unsigned long long)f.dropped[1],
-			f.exceeded[0] && f.exceeded[1] ? "in,out" : f.exceeded[0] ? "in" :
-			f.exceeded[1] ? "out" : "no");
+			netfil_exceeded_name(f.exceeded));
 	netfil_filter_del(nf, id);
 	netfil_close(nf);
 	fflush(stdout);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -28,26 +29,60 @@ int do_save(int argc, char **argv)
 	return err ? fail_errno(err, "save") : 0;
 }
 
+/* A stream over what was read (fmemopen takes no empty buffer). */
+static FILE *text_file(char *text, size_t len)
+{
+	return len ? fmemopen(text, len, "r") : fopen("/dev/null", "re");
+}
+
+/* The whole input is read and checked before netfil is loaded (if it is
+ * not): a bad file changes nothing, not even that. */
 int do_restore(int argc, char **argv)
 {
+	struct netfil_filter *parsed = NULL;
 	struct netfil_err e;
 	struct netfil *nf;
-	FILE *f;
+	char *text = NULL, buf[65536];
+	size_t len = 0, n;
+	FILE *f, *mem;
 	int err;
 
 	if (argc != 1)
 		return fail(argc ? "unexpected argument '%s'" : "missing FILE (or -) after 'restore'",
 			    argc ? argv[1] : "");
-	if (open_netfil(&nf))
-		return -1;
 	f = strcmp(argv[0], "-") ? fopen(argv[0], "re") : stdin;
-	if (!f) {
-		netfil_close(nf);
+	if (!f)
 		return fail("cannot open '%s': %s", argv[0], strerror(errno));
-	}
-	err = netfil_restore(nf, f, argv[0], 0, &e);
+	mem = open_memstream(&text, &len);
+	while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	err = !mem || ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (mem && fclose(mem))
+		err = 1;
+	if (err) {
+		free(text);
+		return fail("cannot read '%s'", argv[0]);
+	}
+	f = text_file(text, len);
+	err = f ? netfil_config_parse(f, argv[0], 0, &parsed, &e) : -ENOMEM;
+	if (f)
+		fclose(f);
+	free(parsed);
+	if (err < 0) {
+		free(text);
+		return err == -ENOMEM ? fail_errno(err, "restore") : fail("%s", e.msg);
+	}
+	if (open_netfil_loading(&nf)) {
+		free(text);
+		return -1;
+	}
+	f = text_file(text, len);
+	err = f ? netfil_restore(nf, f, argv[0], 0, &e) : -ENOMEM;
+	if (f)
+		fclose(f);
 	netfil_close(nf);
+	free(text);
 	return err ? fail("%s", e.msg) : 0;
 }

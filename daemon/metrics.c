@@ -13,11 +13,22 @@
  * asking the kernel who owns the connecting socket (sock_diag, the query
  * ss(8) makes), and let in when that is root or a member of the group
  * named by --read-group.  Everyone else gets 403.
+ *
+ * Fairness: one local user must not starve the others (a flood of
+ * half-sent requests once kept root's /metrics unanswered for minutes).
+ * The same lookup is made at accept, and every connection is charged to
+ * its peer's uid: a uid holding PER_UID connections is refused there and
+ * then, root's share is kept free of everyone else's, and libmicrohttpd's
+ * own limit is never reached, so it never stops accepting and the listen
+ * queue drains at once instead of serving a flood ahead of root.  A
+ * connection idle for HEADER_TIMEOUT before its request is in is closed;
+ * the reply, sent once per connection, gets REPLY_TIMEOUT.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +41,34 @@
 #include <netinet/in.h>
 #include <libmnl/libmnl.h>
 #include <microhttpd.h>
-#include "../cli/json.h"
 #include "netfild.h"
+
+#define CONN_LIMIT	256	/* all clients together */
+#define PER_UID		16	/* one uid's share, root's included */
+#define HEADER_TIMEOUT	3u	/* seconds idle before the request is in */
+#define REPLY_TIMEOUT	10u	/* seconds idle while the reply is sent */
+#define NO_UID		((uid_t)-1)	/* the peers sock_diag could not name: one share */
+
+/* The connections one uid holds; a connection's socket context. */
+struct peer {
+	uid_t uid;
+	unsigned int conns;
+};
 
 struct metrics {
 	struct netfil *nf;
 	struct MHD_Daemon *d;
 	uint16_t port;
 	gid_t read_gid;
+	/* one slot per uid with connections: never more than CONN_LIMIT */
+	struct peer peers[CONN_LIMIT];
+	unsigned int others;	/* connections not root's */
+	/* the uid accept_cb found, for conn_cb, which libmicrohttpd calls
+	 * next for the same connection */
+	struct sockaddr_in accepted;
+	uid_t accepted_uid;
+	uint64_t refused;
+	time_t refused_logged;
 };
 
 static int diag_cb(const struct nlmsghdr *nlh, void *data)
@@ -245,13 +276,15 @@ static int render_status(struct metrics *m, FILE *out)
 	n = snapshot(m, &st, &all);
 	if (n < 0)
 		return n;
+	/* netfil -j status, plus what only netfild knows, plus the filters */
+	doc = netfil_status_json(&st);
 	arr = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, filter_json(&all[i]));
-	doc = json_pack("{s:b,s:s,s:s,s:i,s:I,s:I,s:o}", "loaded", st.loaded,
-			"pin_dir", st.pin_dir, "cgroup", st.cgroup, "subscribers",
-			(int)st.subscribers, "events_lost", (json_int_t)st.events_lost,
-			"last_save", (json_int_t)last_save_time, "filters", arr);
+		json_array_append_new(arr, netfil_filter_json(&all[i]));
+	if (doc) {
+		json_object_set_new(doc, "last_save", json_integer((json_int_t)last_save_time));
+		json_object_set_new(doc, "filters", arr);
+	}
 	err = doc && !json_dumpf(doc, out, JSON_COMPACT) ? 0 : -ENOMEM;
 	fputc('\n', out);
 	json_decref(doc);
@@ -271,6 +304,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const 
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", type);
+	/* no keep-alive: waiting for a next request would hold a slot */
+	MHD_add_response_header(r, "Connection", "close");
 	ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -281,6 +316,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      size_t *upload_len, void **con_cls)
 {
 	const union MHD_ConnectionInfo *ci;
+	const struct peer *p;
 	struct metrics *m = cls;
 	const char *type = "text/plain; charset=utf-8";
 	unsigned int code = 200;
@@ -291,11 +327,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	int err;
 
 	(void)version; (void)upload; (void)upload_len; (void)con_cls;
+	/* the request is in: from here on the client only reads */
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, REPLY_TIMEOUT);
 	out = open_memstream(&body, &len);
 	if (!out)
 		return MHD_NO;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	err = ci ? peer_uid(m, ci->client_addr, &uid) : -ENOENT;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	p = ci ? ci->socket_context : NULL;
+	if (p && p->uid != NO_UID) {
+		uid = p->uid;
+		err = 0;
+	} else {	/* asked again, for the reason */
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		err = ci ? peer_uid(m, ci->client_addr, &uid) : -ENOENT;
+	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		code = 405;
 		fprintf(out, "only GET\n");
@@ -304,9 +349,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (err)
 			fprintf(out, "forbidden: the client could not be identified (%s)\n",
 				strerror(-err));
-		else
-			fprintf(out, "forbidden: uid %u may not read netfil (root and group %d may)\n",
-				uid, (int)m->read_gid);
+		else if (m->read_gid == (gid_t)-1)
+			fprintf(out, "forbidden: uid %u may not read netfil (only root may)\n", uid);
+		else {
+			struct group *gr = getgrgid(m->read_gid);
+
+			fprintf(out, "forbidden: uid %u may not read netfil (root and group %s may)\n",
+				uid, gr ? gr->gr_name : "?");
+		}
 	} else if (!strcmp(url, "/metrics")) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		err = render_metrics(m, out);
@@ -328,25 +378,133 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return reply(c, code, type, body, len);
 }
 
+static struct peer *find_peer(struct metrics *m, uid_t uid)
+{
+	int i;
+
+	for (i = 0; i < CONN_LIMIT; i++)
+		if (m->peers[i].conns && m->peers[i].uid == uid)
+			return &m->peers[i];
+	return NULL;
+}
+
+static void log_refusal(struct metrics *m, uid_t uid, unsigned int held)
+{
+	time_t t = time(NULL);
+
+	m->refused++;
+	if (m->refused_logged && t - m->refused_logged < 60)
+		return;		/* a flood is not logged line by line */
+	m->refused_logged = t;
+	if (uid == NO_UID)
+		logmsg(LOG_WARNING, "/metrics: refusing clients that cannot be identified: "
+		       "%u connections held (%llu refused)", held,
+		       (unsigned long long)m->refused);
+	else
+		logmsg(LOG_WARNING, "/metrics: refusing uid %u: %u of its connections held, "
+		       "%u by all but root (at most %d and %d; %llu refused)", uid, held,
+		       m->others, PER_UID, CONN_LIMIT - PER_UID, (unsigned long long)m->refused);
+}
+
+/* At accept, before libmicrohttpd takes the connection. */
+static enum MHD_Result accept_cb(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct metrics *m = cls;
+	const struct peer *p;
+	uid_t uid;
+
+	if (peer_uid(m, addr, &uid))	/* AF_INET only: we listen on 127.0.0.1 */
+		uid = NO_UID;
+	p = find_peer(m, uid);
+	if ((p && p->conns >= PER_UID) || (uid != 0 && m->others >= CONN_LIMIT - PER_UID)) {
+		log_refusal(m, uid, p ? p->conns : 0);
+		return MHD_NO;
+	}
+	if (addr->sa_family == AF_INET && len >= sizeof(m->accepted))
+		memcpy(&m->accepted, addr, sizeof(m->accepted));
+	m->accepted_uid = uid;
+	return MHD_YES;
+}
+
+static void conn_cb(void *cls, struct MHD_Connection *c, void **ctx,
+		    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct metrics *m = cls;
+	const struct sockaddr_in *sin;
+	struct peer *p = *ctx;
+	uid_t uid = NO_UID;
+	int i;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (p) {
+			p->conns--;
+			if (p->uid != 0)
+				m->others--;
+		}
+		*ctx = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sin = ci ? (const struct sockaddr_in *)ci->client_addr : NULL;
+	if (sin && sin->sin_family == AF_INET && sin->sin_port == m->accepted.sin_port &&
+	    sin->sin_addr.s_addr == m->accepted.sin_addr.s_addr)
+		uid = m->accepted_uid;
+	else if (sin && peer_uid(m, ci->client_addr, &uid))	/* not from accept_cb */
+		uid = NO_UID;
+	m->accepted.sin_port = 0;
+	p = find_peer(m, uid);
+	for (i = 0; !p && i < CONN_LIMIT; i++)
+		if (!m->peers[i].conns)
+			p = &m->peers[i];
+	if (p) {	/* always: there are as many slots as connections */
+		p->uid = uid;
+		p->conns++;
+		if (uid != 0)
+			m->others++;
+	}
+	*ctx = p;
+}
+
 int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct metrics *m = calloc(1, sizeof(*m));
+	struct metrics *m;
+	int fd, one = 1;
 
-	if (!m)
+	/* our own listening socket, so that a port in use or a privileged
+	 * port is reported with its reason (libmicrohttpd says only "no") */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 4096)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		close(fd);
 		return -ENOMEM;
+	}
 	m->nf = nf;
 	m->port = port;
 	m->read_gid = read_gid;
-	m->d = MHD_start_daemon(MHD_USE_EPOLL, port, NULL, NULL, handle, m,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_CONNECTION_LIMIT, 64u,
+	/* one above what accept_cb lets in: libmicrohttpd stops accepting at
+	 * its limit, and the queue behind it would wait */
+	m->d = MHD_start_daemon(MHD_USE_EPOLL, port, accept_cb, m, handle, m,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_TIMEOUT, HEADER_TIMEOUT,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT + 1,
+				MHD_OPTION_NOTIFY_CONNECTION, conn_cb, m,
 				MHD_OPTION_END);
 	if (!m->d) {
+		close(fd);
 		free(m);
-		return -EADDRINUSE;
+		return -ENOMEM;
 	}
 	*out = m;
 	return 0;
@@ -357,6 +515,15 @@ int metrics_fd(const struct metrics *m)
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 
 	return i ? i->epoll_fd : -1;
+}
+
+int metrics_timeout(struct metrics *m)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (!m || MHD_get_timeout(m->d, &ms) != MHD_YES)
+		return -1;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 void metrics_run(struct metrics *m)

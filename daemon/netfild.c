@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -55,15 +56,6 @@ int64_t last_save_time;
 
 static bool to_stderr, debug;
 static const char *clock_file;
-
-void logmsg(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsyslog(prio, fmt, ap);
-	va_end(ap);
-}
 
 static void lib_log(enum netfil_print_level level, const char *fmt, va_list ap)
 {
@@ -300,6 +292,36 @@ static int start(struct config *c, struct netfil **nf)
 	return 0;
 }
 
+/* One netfild per pin directory: two would save over each other and
+ * restore twice.  The lock is a file in /run/netfil (the pin directory is
+ * on bpffs, which holds no files); it goes with the process. */
+static int only_one(const struct config *c)
+{
+	const char *pin = c->opts.pin_dir;
+	char path[PATH_MAX], *p;
+	int fd;
+
+	if (!pin || !*pin)
+		pin = getenv("NETFIL_PIN_DIR");
+	if (!pin || !*pin)
+		pin = NETFIL_DEFAULT_PIN_DIR;
+	if (mkdir("/run/netfil", 0700) && errno != EEXIST) {
+		logmsg(LOG_ERR, "creating /run/netfil: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/run/netfil/netfild%s.lock", pin);
+	for (p = path + strlen("/run/netfil/netfild"); *p; p++)
+		if (*p == '/')
+			*p = '_';
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		logmsg(LOG_ERR, "%s: another netfild serves %s (lock %s)",
+		       fd >= 0 && errno == EWOULDBLOCK ? "refused" : strerror(errno), pin, path);
+		return -1;
+	}
+	return 0;	/* fd stays open, and locked, while netfild runs */
+}
+
 static void save(struct netfil *nf, const struct config *c)
 {
 	int err = state_save(nf, c->state);
@@ -372,7 +394,7 @@ int main(int argc, char **argv)
 	struct pollfd p[4];
 	sigset_t sigs;
 	int64_t next_save;
-	int sfd, tfd, err, rc = 1;
+	int sfd, tfd, err, n, rc = 1;
 	bool running = true, synced;
 
 	if (parse_args(argc, argv, &c))
@@ -397,7 +419,7 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "setting up: %s", strerror(errno));
 		return 1;
 	}
-	if (start(&c, &nf))
+	if (only_one(&c) || start(&c, &nf))
 		return 1;
 	/* a boundary passed while nothing ran, an interface that came while
 	 * nothing watched: both are caught up before anything else */
@@ -408,7 +430,9 @@ int main(int argc, char **argv)
 	if (c.port) {
 		err = metrics_start(nf, c.port, c.read_gid, &m);
 		if (err) {
-			logmsg(LOG_ERR, "cannot serve /metrics on 127.0.0.1:%u", c.port);
+			logmsg(LOG_ERR, "cannot serve /metrics on 127.0.0.1:%u: %s%s", c.port,
+			       strerror(-err), err == -EADDRINUSE ?
+			       " (another program has the port: choose one with --metrics-port)" : "");
 			goto out;
 		}
 	}
@@ -420,12 +444,17 @@ int main(int argc, char **argv)
 	p[2] = (struct pollfd){ .fd = mnl_socket_get_fd(nl), .events = POLLIN };
 	p[3] = (struct pollfd){ .fd = m ? metrics_fd(m) : -1, .events = POLLIN };
 	while (running) {
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* libmicrohttpd's idle timeouts, and work it holds already read,
+		 * wake no fd: its timeout bounds the wait */
+		n = poll(p, 4, metrics_timeout(m));
+		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			goto out;
 		}
+		if (m)
+			metrics_run(m);
+		if (n <= 0)
+			continue;
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
 
@@ -440,8 +469,6 @@ int main(int argc, char **argv)
 		}
 		if (p[2].revents && links_changed(nl))
 			synced = sync_ifaces(nf);
-		if (p[3].revents)
-			metrics_run(m);
 		if (p[1].revents) {
 			uint64_t ticks;
 
@@ -457,8 +484,6 @@ int main(int argc, char **argv)
 			roll(nf, now());
 			if (!synced)	/* e.g. a rename that freed a name later in the walk */
 				synced = sync_ifaces(nf);
-			if (m)
-				metrics_run(m);	/* also times out idle clients */
 			if ((int64_t)time(NULL) >= next_save) {
 				save(nf, &c);
 				next_save = (int64_t)time(NULL) + c.interval;

@@ -30,8 +30,11 @@ int state_read(const char *path, char **text, size_t *len, const char **which);
  * readable by root and by members of read_gid (-1: root only). */
 struct metrics;
 int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out);
-/* An fd that polls readable when the server has work; then metrics_run(). */
+/* External polling: poll metrics_fd() for POLLIN for at most
+ * metrics_timeout() ms (-1: no limit; m may be NULL), then call
+ * metrics_run() after every poll, whatever it returned. */
 int metrics_fd(const struct metrics *m);
+int metrics_timeout(struct metrics *m);
 void metrics_run(struct metrics *m);
 void metrics_stop(struct metrics *m);
 /* Counted by the main loop, shown in /metrics. */

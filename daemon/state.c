@@ -54,10 +54,76 @@ static int fsync_dir(const char *path)
 	return err;
 }
 
+/*
+ * FILE.prev is the copy to fall back on, so a save that looks like an
+ * accident never pushes a good one out.  Filters leave only by a "filter
+ * del" or a restore, and nf_globals.deleted counts both.  A save is
+ * suspect when more filters of the last clean save are missing (by id)
+ * than were deleted since: something other than a command took them.  A
+ * suspect save still becomes FILE, since it is what the kernel enforces,
+ * but FILE becomes FILE.prev only while FILE is a clean save, so FILE.prev
+ * keeps the last clean one until the loss is explained.
+ */
+static struct {
+	bool known;		/* a clean save was made */
+	bool file_clean;	/* FILE holds a clean save */
+	uint32_t *ids;		/* the ids of the last clean save, ascending */
+	unsigned int n;
+	uint64_t deleted;	/* nf_globals.deleted at that save */
+} kept = { .file_clean = true };
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of the "filter add id N" lines netfil_save() wrote. */
+static int saved_ids(const char *text, uint32_t **out, unsigned int *n)
+{
+	const char *p = text;
+	uint32_t *ids = NULL;
+	unsigned int k = 0, cap = 0;
+
+	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, "filter add id ", 14))
+			continue;
+		if (k == cap) {
+			uint32_t *m = realloc(ids, sizeof(*ids) * (cap = cap * 2 + 64));
+
+			if (!m) {
+				free(ids);
+				return -ENOMEM;
+			}
+			ids = m;
+		}
+		ids[k++] = (uint32_t)strtoul(p + 14, NULL, 10);	/* netfil's own output */
+	}
+	if (k)
+		qsort(ids, k, sizeof(*ids), cmp_id);
+	*out = ids;
+	*n = k;
+	return 0;
+}
+
+static unsigned int missing(const uint32_t *ids, unsigned int n)
+{
+	unsigned int i, lost = 0;
+
+	for (i = 0; i < kept.n; i++)
+		lost += !n || !bsearch(&kept.ids[i], ids, n, sizeof(*ids), cmp_id);
+	return lost;
+}
+
 int state_save(struct netfil *nf, const char *path)
 {
 	char tmp[PATH_MAX], prev[PATH_MAX], trailer[64];
+	struct netfil_status st;
 	char *text = NULL;
+	bool suspect = false;
+	unsigned int n = 0, lost;
+	uint32_t *ids = NULL;
 	size_t len = 0;
 	FILE *mem;
 	int fd = -1, err;
@@ -71,8 +137,19 @@ int state_save(struct netfil *nf, const char *path)
 	err = netfil_save(nf, mem, NETFIL_SAVE_COUNTERS);
 	if (fclose(mem) && !err)
 		err = -errno;
+	if (!err)
+		err = netfil_status(nf, &st);
 	if (err)
 		goto out;
+	err = saved_ids(text, &ids, &n);
+	if (err)
+		goto out;
+	lost = kept.known ? missing(ids, n) : 0;
+	suspect = lost > st.deleted - kept.deleted;
+	if (suspect && kept.file_clean)
+		logmsg(LOG_WARNING, "%u filters of the last clean save are gone but only %llu "
+		       "were deleted: %s.prev stays the last clean save", lost,
+		       (unsigned long long)(st.deleted - kept.deleted), path);
 	snprintf(trailer, sizeof(trailer), TRAILER,
 		 crc32(0, (const Bytef *)text, (uInt)len), len);
 
@@ -90,8 +167,9 @@ int state_save(struct netfil *nf, const char *path)
 		err = -errno;
 	if (err)
 		goto out;
-	/* FILE becomes FILE.prev only now that FILE.tmp is whole */
-	if (rename(path, prev) && errno != ENOENT) {
+	/* FILE becomes FILE.prev only now that FILE.tmp is whole, and only
+	 * if FILE is a good save */
+	if (kept.file_clean && rename(path, prev) && errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
@@ -99,9 +177,21 @@ int state_save(struct netfil *nf, const char *path)
 		err = -errno;
 	else
 		err = fsync_dir(path);
+	if (!err) {
+		kept.file_clean = !suspect;
+		if (!suspect) {
+			free(kept.ids);
+			kept.ids = ids;
+			ids = NULL;
+			kept.known = true;
+			kept.n = n;
+			kept.deleted = st.deleted;
+		}
+	}
 out:
 	if (err)
 		unlink(tmp);
+	free(ids);
 	free(text);
 	return err;
 }

@@ -90,65 +90,80 @@ static void exe_of(struct netfil_events *es, uint32_t tgid, char *out, size_t le
 	snprintf(out, len, "%s", es->exe);
 }
 
-static int on_sample(void *ctx, void *data, size_t size)
+int nf_event_decode(const void *data, size_t size, int64_t wall_off,
+		    struct netfil_event *ev)
 {
-	struct netfil_events *es = ctx;
 	const struct nf_event *e = data;
-	struct netfil_event ev = {};
 	int i;
 
-	if (size < sizeof(*e))
-		return 0;
-	ev.type = (enum netfil_event_type)e->type;
-	ev.mono_ns = e->ts_ns;
-	ev.wall_ns = (uint64_t)((int64_t)e->ts_ns + es->wall_off);
-	ev.sock_id = e->cookie;
-	ev.pid = e->pid;
-	ev.tgid = e->tgid;
-	ev.uid = e->uid;
-	ev.gid = e->gid;
-	memcpy(ev.comm, e->comm, sizeof(ev.comm));
-	ev.comm[sizeof(ev.comm) - 1] = '\0';
-	if (e->tgid)
-		exe_of(es, e->tgid, ev.exe, sizeof(ev.exe));
-	ev.family = e->family;
-	ev.proto = e->proto;
-	memcpy(ev.laddr, e->laddr, 16);
-	memcpy(ev.raddr, e->raddr, 16);
-	ev.lport = e->lport;
-	ev.rport = e->rport;
-	switch (ev.type) {
+	memset(ev, 0, sizeof(*ev));
+	if (size < sizeof(*e) || e->type < NF_EV_SOCKET || e->type >= NF_EV_MAX)
+		return -EINVAL;
+	ev->type = (enum netfil_event_type)e->type;
+	ev->mono_ns = e->ts_ns;
+	ev->wall_ns = (uint64_t)e->ts_ns + (uint64_t)wall_off;
+	ev->sock_id = e->cookie;
+	ev->pid = e->pid;
+	ev->tgid = e->tgid;
+	ev->uid = e->uid;
+	ev->gid = e->gid;
+	memcpy(ev->comm, e->comm, sizeof(ev->comm));
+	ev->comm[sizeof(ev->comm) - 1] = '\0';
+	ev->family = e->family;
+	ev->proto = e->proto;
+	memcpy(ev->laddr, e->laddr, 16);
+	memcpy(ev->raddr, e->raddr, 16);
+	ev->lport = e->lport;
+	ev->rport = e->rport;
+	switch (ev->type) {
 	case NETFIL_EV_CONNECT:
-		ev.connect.refused = e->connect.refused;
-		ev.connect.filter = e->connect.filter;
+		ev->connect.refused = e->connect.refused;
+		ev->connect.filter = e->connect.filter;
 		break;
 	case NETFIL_EV_CLOSE:
 		for (i = 0; i < 2; i++) {
-			ev.close.bytes[i] = e->close.bytes[i];
-			ev.close.packets[i] = e->close.packets[i];
-			ev.close.payload[i] = e->close.payload[i];
+			ev->close.bytes[i] = e->close.bytes[i];
+			ev->close.packets[i] = e->close.packets[i];
+			ev->close.payload[i] = e->close.payload[i];
 		}
-		ev.close.created_ns = e->close.created_ns;
-		ev.close.setup_ns = e->close.setup_ns;
-		ev.close.duration_ns = e->ts_ns - e->close.created_ns;
-		ev.close.n_filters = (int)(e->close.n_filters < 9 ? e->close.n_filters : 9);
-		for (i = 0; i < ev.close.n_filters; i++)
-			ev.close.filters[i] = e->close.filters[i];
+		ev->close.created_ns = e->close.created_ns;
+		ev->close.setup_ns = e->close.setup_ns;
+		/* a created time after the event's own is not the kernel's */
+		ev->close.duration_ns = e->ts_ns >= e->close.created_ns ?
+					e->ts_ns - e->close.created_ns : 0;
+		ev->close.n_filters = (int)(e->close.n_filters < 9 ? e->close.n_filters : 9);
+		for (i = 0; i < ev->close.n_filters; i++)
+			ev->close.filters[i] = e->close.filters[i];
 		break;
 	case NETFIL_EV_EXCEEDED:
-		ev.exceeded.filter = e->exceeded.filter;
-		ev.exceeded.dir = (enum netfil_dir)e->exceeded.dir;
-		ev.exceeded.limit = (enum netfil_limit)e->exceeded.limit_kind;
-		ev.exceeded.limit_bytes = e->exceeded.limit;
-		ev.exceeded.admitted = e->exceeded.admitted;
+		ev->exceeded.filter = e->exceeded.filter;
+		ev->exceeded.dir = e->exceeded.dir ? NETFIL_OUT : NETFIL_IN;
+		ev->exceeded.limit = e->exceeded.limit_kind <= NETFIL_IOBYTE ?
+				     (enum netfil_limit)e->exceeded.limit_kind : NETFIL_IOBYTE;
+		ev->exceeded.limit_bytes = e->exceeded.limit;
+		ev->exceeded.admitted = e->exceeded.admitted;
 		break;
 	case NETFIL_EV_FILTER:
-		ev.filter.op = (enum netfil_filter_op)e->filter.op;
-		ev.filter.id = e->filter.id;
+		if (e->filter.op < NETFIL_OP_ADD || e->filter.op > NETFIL_OP_DEL)
+			return -EINVAL;
+		ev->filter.op = (enum netfil_filter_op)e->filter.op;
+		ev->filter.id = e->filter.id;
 		break;
 	default:
 		break;
 	}
+	return 0;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct netfil_events *es = ctx;
+	struct netfil_event ev;
+
+	if (nf_event_decode(data, size, es->wall_off, &ev))
+		return 0;	/* not of this version's kernel side: skipped */
+	if (ev.tgid)
+		exe_of(es, ev.tgid, ev.exe, sizeof(ev.exe));
 	return es->fn(&ev, es->ctx);
 }
 

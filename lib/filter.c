@@ -7,6 +7,10 @@
  * the packet path find it ("link").  Deleting goes the other way.  So the
  * packet path never finds a filter that is half written, and a socket that
  * cached a deleted filter's reference sees the id mismatch in nf_cfg.
+ *
+ * Every change is one journalled step (txn.c): the public functions take
+ * the lock, begin, call the _locked variant and commit, so that a process
+ * killed halfway leaves the filter as it was.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -36,16 +40,28 @@ static int find_slot(struct netfil *nf, uint32_t id, __u32 *slot)
 	return -ENOENT;
 }
 
-/* Take the change lock and find id's slot; on failure nothing stays locked. */
-static int lock_slot(struct netfil *nf, uint32_t id, __u32 *slot)
+/* Take the change lock and begin a journalled change; on failure nothing
+ * stays locked. */
+int nf_change_begin(struct netfil *nf)
 {
 	int err = nf_lock(nf);
 
 	if (err)
 		return err;
-	err = find_slot(nf, id, slot);
+	err = nf_txn_begin(nf);
 	if (err)
 		nf_unlock(nf);
+	return err;
+}
+
+/* Commit (or, after an error, undo) and unlock. */
+int nf_change_end(struct netfil *nf, int err)
+{
+	if (err)
+		nf_txn_rollback(nf);
+	else
+		err = nf_txn_commit(nf);
+	nf_unlock(nf);
 	return err;
 }
 
@@ -83,6 +99,38 @@ static int if_hlen(const char *name, __u32 *hlen)
 	return err;
 }
 
+/* A pid filter on a process outside the attach cgroup could never count:
+ * its sockets never meet netfil's programs.  -EXDEV for those.  (A tree
+ * filter may still cover descendants that live inside, so it is not
+ * checked.) */
+static int check_cgroup(struct netfil *nf, int pid)
+{
+	char path[64], line[PATH_MAX + 8], mine[PATH_MAX], attach[PATH_MAX];
+	const char *rel = NULL;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	while (!rel && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			rel = line + 3;
+		}
+	fclose(f);
+	if (!rel || nf_cgroup2_root(mine, sizeof(mine)) ||
+	    strlen(mine) + strlen(rel) + 1 >= sizeof(mine) ||
+	    !realpath(nf->g->cgroup, attach))
+		return 0;	/* no cgroup v2 view to compare: let it be */
+	strcat(mine, strcmp(rel, "/") ? rel : "");
+	n = strlen(attach);
+	if (strncmp(mine, attach, n) || (mine[n] && mine[n] != '/' && strcmp(attach, "/")))
+		return -EXDEV;
+	return 0;
+}
+
 /* Validate a match and turn it into what the kernel side stores. */
 static int build_meta(struct netfil *nf, const struct netfil_match *m,
 		      struct nf_filter_meta *meta)
@@ -104,7 +152,7 @@ static int build_meta(struct netfil *nf, const struct netfil_match *m,
 				return err;
 			meta->proc.start = start;
 		}
-		return 0;
+		return m->tree ? 0 : check_cgroup(nf, m->pid);
 	case NETFIL_IP:
 		if ((m->family != AF_INET && m->family != AF_INET6) ||
 		    m->prefixlen < 0 ||
@@ -241,7 +289,7 @@ static int unlink_ifaces_in(struct netfil *nf, void *arg)
 	return unlink_ifaces(nf, meta);
 }
 
-static int unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
+int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 {
 	struct nf_ip6_key k6 = {};
 	struct nf_proc_val pv;
@@ -330,11 +378,41 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 			struct nf_filter_meta done = *meta;
 
 			done.n_ifaces = i;
-			unlink_match(nf, &done);
+			nf_unlink_match(nf, &done);
 		}
 		return err;
 	}
 	return -EINVAL;
+}
+
+struct relink_arg {
+	__u32 slot, id;
+	const struct nf_filter_meta *meta;
+	int err;
+};
+
+static int relink_in(struct netfil *nf, void *arg)
+{
+	struct relink_arg *a = arg;
+	uint64_t cookie;
+
+	if (nf_netns_cookie(&cookie) || cookie != a->meta->netns)
+		return 0;
+	a->err = link_match(nf, a->slot, a->id, a->meta);
+	return 0;
+}
+
+/* Link a filter again as it was recorded: an interface filter in the
+ * namespace its interfaces belong to, wherever the caller runs. */
+int nf_relink(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filter_meta *meta)
+{
+	struct relink_arg a = { slot, id, meta, -ENOENT };
+	uint64_t cookie;
+
+	if (meta->kind != NF_KIND_IFACE || (!nf_netns_cookie(&cookie) && cookie == meta->netns))
+		return link_match(nf, slot, id, meta);
+	nf_for_each_netns(nf, relink_in, &a);
+	return a.err;
 }
 
 static bool period_valid(const struct netfil_period *p)
@@ -373,8 +451,7 @@ static int check_room(struct netfil *nf, const struct nf_filter_meta *meta)
 	return 0;	/* ip: the LPM map itself refuses when full */
 }
 
-int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
-		      uint32_t *id)
+int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint32_t *id)
 {
 	struct nf_filter_state st = {};
 	struct nf_filter_meta meta;
@@ -388,27 +465,22 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	if (!period_valid(&f->period))
 		return -EINVAL;
 	nf_period_meta(&f->period, time(NULL), &meta);
-	err = nf_lock(nf);
-	if (err)
-		return err;
 	dup = find_dup(nf, &meta, 0);
 	if (dup) {
 		*id = dup;
-		err = -EEXIST;
-		goto out;
+		return -EEXIST;
 	}
 	err = check_room(nf, &meta);
 	if (!err)
 		err = free_slot(nf, &slot);
 	if (err)
-		goto out;
+		return err;
 
 	if (f->id) {
 		/* a restore: keep the id, and hand out only larger ones */
 		if (!find_slot(nf, f->id, &dup)) {
 			*id = f->id;
-			err = -EEXIST;
-			goto out;
+			return -EEXIST;
 		}
 		cfg.id = f->id;
 		if (nf->g->next_id < f->id)
@@ -422,24 +494,27 @@ int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
 	cfg.epoch = 1;
 	for (i = 0; i < NF_LIM_MAX; i++)
 		cfg.limit[i] = f->limit[i];
+	err = nf_txn_keep(nf, slot);
+	if (err)
+		return err;
 	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0) ||
 	    bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK) ||
-	    bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0)) {
-		err = -errno;
-		goto undo;
-	}
+	    bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
+		return -errno;
 	err = link_match(nf, slot, cfg.id, &meta);
 	if (err)
-		goto undo;
+		return err;
 	*id = cfg.id;
 	nf_emit_filter(nf, NETFIL_OP_ADD, cfg.id);
-	goto out;
-undo:
-	memset(&cfg, 0, sizeof(cfg));
-	bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0);
-out:
-	nf_unlock(nf);
-	return err;
+	return 0;
+}
+
+int netfil_filter_add(struct netfil *nf, const struct netfil_filter *f,
+		      uint32_t *id)
+{
+	int err = nf_change_begin(nf);
+
+	return err ?: nf_change_end(nf, nf_filter_add_locked(nf, f, id));
 }
 
 static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
@@ -458,6 +533,17 @@ static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
 	m->allow_missing = meta->flags & NF_META_ALLOW_MISSING;
 	for (i = 0; i < meta->n_ifaces && i < NF_IF_PER_FILTER; i++)
 		memcpy(m->ifaces[i], meta->ifaces[i], NF_IFNAME_LEN);
+}
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: latches are stamped on the
+ * monotonic clock, people read the wall clock. */
+static uint64_t wall_offset(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (uint64_t)((int64_t)(r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec));
 }
 
 static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
@@ -484,6 +570,15 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 		f->dropped[i] = st.dropped[i];
 		f->exceeded[i] = st.latched[i] == cfg.epoch;
 		f->exceeded_at[i] = f->exceeded[i] ? st.latched_ns[i] : 0;
+		f->exceeded_wall[i] = f->exceeded_at[i] ? f->exceeded_at[i] + wall_offset() : 0;
+	}
+	if (meta.kind == NF_KIND_IFACE) {
+		uint64_t here;
+
+		f->netns = meta.netns;
+		f->netns_here = !nf_netns_cookie(&here) && here == meta.netns;
+		for (i = 0; i < (int)meta.n_ifaces && i < NF_IF_PER_FILTER; i++)
+			f->ifindex[i] = meta.ifindex[i];
 	}
 	return cfg.id ? 0 : -ENOENT;
 }
@@ -523,19 +618,30 @@ int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
 	return n;
 }
 
-int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
+/* The fields of v named by what, merged into the filter as it is now. */
+int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, unsigned int what)
 {
+	struct netfil_filter cur, *f = &cur;
 	struct nf_filter_meta meta;
 	struct nf_filter_cfg *cfg;
 	bool changed = false;
 	__u32 slot;
 	int err, i;
 
-	if (!period_valid(&f->period))
-		return -EINVAL;
-	err = lock_slot(nf, f->id, &slot);
+	err = find_slot(nf, v->id, &slot) ?: get_slot(nf, slot, &cur) ?: nf_txn_keep(nf, slot);
 	if (err)
 		return err;
+	for (i = 0; i < NF_LIM_MAX; i++)
+		if (what & NETFIL_SET_LIMIT(i))
+			cur.limit[i] = v->limit[i];
+	if (what & NETFIL_SET_ON)
+		cur.on = v->on;
+	if (what & NETFIL_SET_ACTION)
+		cur.action = v->action;
+	if (what & NETFIL_SET_PERIOD)
+		cur.period = v->period;
+	if (!period_valid(&f->period))
+		return -EINVAL;
 	/* Written in place, in this order: the limits, then the epoch that
 	 * releases the exceeded latch (charge() reads the epoch first), so
 	 * a packet never pairs the new epoch with an old limit. */
@@ -566,12 +672,30 @@ int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
 		}
 	}
 	nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
-	nf_unlock(nf);
-	return err;
+	return 0;
+}
+
+int netfil_filter_change(struct netfil *nf, const struct netfil_filter *v, unsigned int what)
+{
+	int err = nf_change_begin(nf);
+
+	return err ?: nf_change_end(nf, nf_filter_change_locked(nf, v, what));
+}
+
+int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f)
+{
+	return netfil_filter_change(nf, f, NETFIL_SET_ALL);
 }
 
 int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 			  const struct netfil_match *m)
+{
+	int err = nf_change_begin(nf);
+
+	return err ?: nf_change_end(nf, nf_filter_rematch_locked(nf, id, m));
+}
+
+int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil_match *m)
 {
 	struct nf_filter_meta old, meta;
 	__u32 slot, dup;
@@ -580,9 +704,9 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 	err = build_meta(nf, m, &meta);
 	if (err)
 		return err;
-	err = lock_slot(nf, id, &slot);
+	err = find_slot(nf, id, &slot) ?: nf_txn_keep(nf, slot);
 	if (err)
-		return err;
+		goto out;
 	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &old)) {
 		err = -errno;
 		goto out;
@@ -596,30 +720,26 @@ int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 		err = -EEXIST;
 		goto out;
 	}
-	err = unlink_match(nf, &old);
-	if (err)
-		goto out;
-	err = link_match(nf, slot, id, &meta);
-	if (err) {
-		link_match(nf, slot, id, &old);
+	/* The new match into nf_meta first: whatever instant this dies at,
+	 * the journal's copy and nf_meta name every link there may be. */
+	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0)) {
+		err = -errno;
 		goto out;
 	}
-	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
-		err = -errno;
-	else
+	err = nf_unlink_match(nf, &old) ?: link_match(nf, slot, id, &meta);
+	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
 out:
-	nf_unlock(nf);
 	return err;
 }
 
-int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
+int nf_filter_set_counters_locked(struct netfil *nf, const struct netfil_filter *f)
 {
 	struct nf_filter_state st = {};
 	__u32 slot;
 	int err, i;
 
-	err = lock_slot(nf, f->id, &slot);
+	err = find_slot(nf, f->id, &slot);
 	if (err)
 		return err;
 	for (i = 0; i < 2; i++) {
@@ -629,8 +749,17 @@ int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
 		st.latched[i] = f->exceeded[i] ? nf->cfg[slot].epoch : 0;
 		st.latched_ns[i] = f->exceeded[i] ? f->exceeded_at[i] : 0;
 	}
-	if (bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK))
-		err = -errno;
+	return bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK) ? -errno : 0;
+}
+
+/* One map update: atomic without a journal. */
+int netfil_filter_set_counters(struct netfil *nf, const struct netfil_filter *f)
+{
+	int err = nf_lock(nf);
+
+	if (err)
+		return err;
+	err = nf_filter_set_counters_locked(nf, f);
 	nf_unlock(nf);
 	return err;
 }
@@ -641,10 +770,11 @@ int netfil_filter_reset(struct netfil *nf, uint32_t id)
 	__u32 slot;
 	int err;
 
-	err = lock_slot(nf, id, &slot);
+	err = nf_lock(nf);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
+	err = find_slot(nf, id, &slot);
+	if (!err && bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
 		err = -errno;
 	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_RESET, id);
@@ -652,31 +782,35 @@ int netfil_filter_reset(struct netfil *nf, uint32_t id)
 	return err;
 }
 
-int netfil_filter_del(struct netfil *nf, uint32_t id)
+int nf_filter_del_locked(struct netfil *nf, uint32_t id)
 {
 	struct nf_filter_meta meta, zmeta = {};
 	struct nf_filter_cfg zcfg = {};
 	__u32 slot;
 	int err, i;
 
-	err = lock_slot(nf, id, &slot);
+	err = find_slot(nf, id, &slot) ?: nf_txn_keep(nf, slot);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
-		err = -errno;
-		goto out;
-	}
-	err = unlink_match(nf, &meta);
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta))
+		return -errno;
+	err = nf_unlink_match(nf, &meta);
 	if (bpf_map_update_elem(nf->cfg_fd, &slot, &zcfg, 0) ||
 	    bpf_map_update_elem(nf->meta_fd, &slot, &zmeta, 0))
 		err = err ?: -errno;
 	for (i = 0; i < 4; i++)
 		if (nf->g->sysctl_id[i] == id)
 			nf->g->sysctl_id[i] = 0;
+	__atomic_add_fetch(&nf->g->deleted, 1, __ATOMIC_SEQ_CST);
 	nf_emit_filter(nf, NETFIL_OP_DEL, id);
-out:
-	nf_unlock(nf);
 	return err;
+}
+
+int netfil_filter_del(struct netfil *nf, uint32_t id)
+{
+	int err = nf_change_begin(nf);
+
+	return err ?: nf_change_end(nf, nf_filter_del_locked(nf, id));
 }
 
 /* The original's socket filter matched one pid: tree filters (and so the

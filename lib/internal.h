@@ -5,7 +5,8 @@
 
 #include <limits.h>
 #include "netfil.h"
-#include "../bpf/netfil.h"
+#include "../bpf/netfil_abi.h"
+#include "abi.h"
 
 /* The tc filter netfil owns on each interface it limits. */
 #define NF_TC_HANDLE 0x6e66
@@ -16,7 +17,8 @@ struct netfil {
 	char pin_dir[PATH_MAX];
 	int dir_fd;		/* the pin directory, also the change lock */
 	int cfg_fd, state_fd, meta_fd, procs_fd, ip4_fd, ip6_fd, ifaces_fd;
-	int globals_fd, kick_fd, subs_fd;
+	int globals_fd, kick_fd, subs_fd, txn_fd;
+	__u32 txn_seq;		/* the change under way (lib/txn.c), 0: none */
 	int emit_fd;		/* prog/nf_emit, opened on first use */
 	struct nf_filter_cfg *cfg;	/* mmap of nf_cfg */
 	struct nf_globals *g;		/* mmap of nf_globals */
@@ -24,15 +26,27 @@ struct netfil {
 
 /* The pinned maps, in the order of the fds in struct netfil. */
 #define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(ip4) X(ip6) X(ifaces) \
-		   X(globals) X(kick) X(subs)
+		   X(globals) X(kick) X(subs) X(txn)
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define pr_warn(nf, ...)  nf_log(&(nf)->opts, NETFIL_WARN, __VA_ARGS__)
 #define pr_info(nf, ...)  nf_log(&(nf)->opts, NETFIL_INFO, __VA_ARGS__)
-#define pr_debug(nf, ...) nf_log(&(nf)->opts, NETFIL_DEBUG, __VA_ARGS__)
+
+/* Take the change lock; a change that died holding it is undone first. */
+/* Fill e->msg and return -EINVAL: how the text parsers refuse a word. */
+int nf_bad(struct netfil_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int nf_lock(struct netfil *nf);
+/* open.c: the pin directory from opts, else $NETFIL_PIN_DIR, else the default */
+void nf_resolve_opts(struct netfil *nf, const struct netfil_opts *opts);
+/* load.c: the cgroup links are pinned */
+bool nf_is_loaded(struct netfil *nf);
+/* load.c: the cgroup v2 mount point, from /proc/mounts */
+int nf_cgroup2_root(char *buf, size_t len);
+/* reaper.c */
+bool nf_reaper_alive(struct nf_globals *g);
+void nf_stop_reaper(struct netfil *nf);
 void nf_unlock(struct netfil *nf);
 int nf_pin_path(const struct netfil *nf, char *buf, const char *sub,
 		const char *name);
@@ -42,9 +56,43 @@ int nf_netns_cookie(uint64_t *cookie);
 int nf_for_each_netns(struct netfil *nf, int (*fn)(struct netfil *nf, void *arg),
 		      void *arg);
 
+/* The undo journal (txn.c): every change runs under the lock between
+ * begin and commit, and calls keep before it touches a slot. */
+int nf_txn_begin(struct netfil *nf);
+int nf_txn_keep(struct netfil *nf, __u32 slot);
+int nf_txn_commit(struct netfil *nf);
+/* Undo the change under way (ours, or one that died), then commit. */
+int nf_txn_rollback(struct netfil *nf);
+/* A change is under way, or died: read without the lock. */
+bool nf_txn_pending(struct netfil *nf);
+/* nf_txn_rollback() if a change that died left the journal active. */
+int nf_txn_recover(struct netfil *nf);
+
+/* Filter changes with the lock (and a journal) already held: a restore
+ * makes many of them as one change. */
+int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint32_t *id);
+int nf_filter_del_locked(struct netfil *nf, uint32_t id);
+int nf_filter_set_counters_locked(struct netfil *nf, const struct netfil_filter *f);
+int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, unsigned int what);
+int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil_match *m);
+/* filter.c: take the change lock and begin a journalled change; end it
+ * (commit, or undo after an error) and unlock.  For changes made of
+ * several _locked steps (restore, a multi-key sysctl). */
+int nf_change_begin(struct netfil *nf);
+int nf_change_end(struct netfil *nf, int err);
+/* A filter's lookup entries (unlink), or back in its own namespace (relink). */
+int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta);
+int nf_relink(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filter_meta *meta);
+
 /* The period kept in a filter's nf_meta, and back. */
 void nf_meta_period(const struct nf_filter_meta *meta, struct netfil_period *p);
 void nf_period_meta(const struct netfil_period *p, int64_t now, struct nf_filter_meta *meta);
+
+/* One ring buffer record into an event (exe left empty); -EINVAL for a
+ * record too short or of an unknown type.  wall_off: CLOCK_REALTIME minus
+ * CLOCK_MONOTONIC. */
+int nf_event_decode(const void *data, size_t size, int64_t wall_off,
+		    struct netfil_event *ev);
 
 /* A filter event for the subscribers, if there are any. */
 void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,6 +94,13 @@ struct netfil_filter {
 	uint64_t dropped[2];	/* bytes this filter refused */
 	bool exceeded[2];
 	uint64_t exceeded_at[2];	/* CLOCK_MONOTONIC ns of the crossing */
+	uint64_t exceeded_wall[2];	/* the same, ns since the epoch; 0: none */
+	/* interface filters: the namespace their names belong to (its
+	 * cookie, and whether it is the caller's), and the index each name
+	 * is attached to (0: waiting for the interface to appear) */
+	uint64_t netns;
+	bool netns_here;
+	uint32_t ifindex[NETFIL_MAX_IFACES_PER_FILTER];
 };
 
 /* The event stream.  Every event carries the time and, for socket events,
@@ -187,6 +195,7 @@ struct netfil_status {
 	uint64_t rst_passed;
 	unsigned int subscribers;
 	uint64_t events_lost;	/* over every subscriber slot */
+	uint64_t deleted;	/* filters deleted on request since load */
 };
 
 /* Load the programs, pin them and their maps, attach them to the cgroup and
@@ -217,6 +226,10 @@ int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max);
 /* Change on/off, action and limits (not the match).  Changing a limit clears
  * the exceeded state; the counters are kept. */
 int netfil_filter_set(struct netfil *nf, const struct netfil_filter *f);
+/* Change only the fields in what (NETFIL_SET_*) to v's, reading and
+ * writing under the change lock: two concurrent changes of different
+ * fields both hold.  v->id names the filter. */
+int netfil_filter_change(struct netfil *nf, const struct netfil_filter *v, unsigned int what);
 /* Replace what a filter matches, keeping its id and counters. */
 int netfil_filter_rematch(struct netfil *nf, uint32_t id,
 			  const struct netfil_match *m);
@@ -263,7 +276,30 @@ int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len);
 /* Start time of a process in clock ticks since boot; -ESRCH if none. */
 int netfil_proc_start(int pid, uint64_t *start);
 
-const char *netfil_kind_name(enum netfil_kind kind);
+/* The words of netfil (lib/names.c): every name a user sees comes from
+ * these.  The parsers return the enum value, or -EINVAL. */
+enum netfil_counter { NETFIL_C_BYTES, NETFIL_C_PACKETS, NETFIL_C_DROPPED,
+		      NETFIL_C_EXCEEDED, NETFIL_C_EXCEEDED_AT, NETFIL_C_EXCEEDED_TIME };
+const char *netfil_kind_name(enum netfil_kind kind);		/* socket, ip, interface */
+const char *netfil_action_name(enum netfil_action action);	/* reject, drop */
+const char *netfil_dir_name(enum netfil_dir dir);		/* in, out */
+const char *netfil_limit_name(enum netfil_limit limit);	/* ibyte, obyte, iobyte */
+const char *netfil_every_name(enum netfil_every every);	/* none, hourly, ... */
+const char *netfil_day_name(int wday);				/* sun ... sat */
+const char *netfil_onoff_name(bool on);			/* on, off */
+const char *netfil_exceeded_name(const bool exceeded[2]);	/* none, in, out, in,out */
+const char *netfil_attach_name(uint32_t ifindex);		/* attached, waiting */
+/* A wall-clock time (ns since the epoch) as "2026-11-30T20:01:02.345Z". */
+void netfil_format_wall(uint64_t ns, char *buf, size_t len);
+int netfil_exceeded_parse(const char *s, bool exceeded[2]);
+int netfil_kind_parse(const char *s);
+int netfil_action_parse(const char *s);
+int netfil_limit_parse(const char *s);
+int netfil_every_parse(const char *s);
+int netfil_day_parse(const char *s);
+/* A counter's key: "bytes-in" with sep '-' (restore files), "bytes_in"
+ * with '_' (sysctl, JSON); dir -1 for the bare "bytes". */
+void netfil_counter_key(enum netfil_counter c, int dir, char sep, char *buf, size_t len);
 
 /* Text: the words of a filter, shared by the command line, restore files
  * and netfild.  On bad input the parsers return -EINVAL with one line in
@@ -286,6 +322,15 @@ int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 #define NETFIL_OPT_STATE 1u
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 			     unsigned int flags, struct netfil_err *err);
+/* The same, telling which fields the words set (NETFIL_SET_*), for
+ * netfil_filter_change(). */
+#define NETFIL_SET_LIMIT(l)	(1u << (l))	/* enum netfil_limit */
+#define NETFIL_SET_ON		(1u << 3)
+#define NETFIL_SET_ACTION	(1u << 4)
+#define NETFIL_SET_PERIOD	(1u << 5)
+#define NETFIL_SET_ALL		0x3fu
+int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
+			       unsigned int flags, unsigned int *what, struct netfil_err *err);
 /* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
  * every named interface exists unless --allow-missing. */
 int netfil_parse_filter(int argc, char **argv, struct netfil_filter *f,
@@ -298,19 +343,79 @@ void netfil_format_match(const struct netfil_match *m, char *buf, size_t len);
 /* "monthly day 14 at 00:00" */
 void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);
 
+/* JSON (lib/json.c): the one shape of a filter and of the status, for
+ * every front end.  The caller owns the returned reference. */
+json_t *netfil_filter_json(const struct netfil_filter *f);
+json_t *netfil_status_json(const struct netfil_status *st);
+/* f[0..n) as one JSON array, built one filter at a time (json_dumpf
+ * flags).  Returns 0 or -errno. */
+int netfil_filters_json_write(const struct netfil_filter *f, int n, FILE *out, size_t flags);
+
 /* Save and restore, like nft list ruleset / nft -f: netfil_save() writes
  * one "filter add" line per filter, in the words above, and with
  * NETFIL_SAVE_COUNTERS a "counters" line after each. */
 #define NETFIL_SAVE_COUNTERS 1u
 int netfil_save(struct netfil *nf, FILE *out, unsigned int flags);
+/* netfil_save()'s text for f[0..n), with no kernel involved. */
+int netfil_config_write(FILE *out, const struct netfil_filter *f, int n, unsigned int flags);
+/* Read a restore file without changing anything: the filters it adds, in
+ * file order, with the counters its counters lines give, in a calloc'd
+ * *out.  Returns how many, or -EINVAL with err naming "NAME:LINE". */
+int netfil_config_parse(FILE *in, const char *name, unsigned int flags,
+			struct netfil_filter **out, struct netfil_err *err);
+/* One line of a netfil text file split into at most max words ('#' starts
+ * a comment): 1, 0 at the end of in, or -EINVAL for a NUL byte or a
+ * control character other than tab.  *buf and *cap as for getline(). */
+int netfil_text_line(FILE *in, char **buf, size_t *cap, char **argv, int max,
+		     int *argc, struct netfil_err *err);
+/* Every number netfil reads: decimal digits only (no sign, blank or
+ * suffix), at most max.  -EINVAL, or -ERANGE past max. */
+int netfil_parse_number(const char *s, uint64_t max, uint64_t *v);
 /* Make the configuration exactly what in says, or change nothing: every
- * line is checked first, and a failure halfway puts the previous
- * configuration back.  err names "NAME:LINE".  NETFIL_RESTORE_LENIENT
+ * line is checked first, and the change is applied under the lock as one
+ * journalled step: a failure, or the process dying at any instant, leaves
+ * the previous configuration with its counters (DESIGN.md).  err names "NAME:LINE".  NETFIL_RESTORE_LENIENT
  * (netfild after a reboot) skips socket filters whose process is gone,
  * with a warning, and lets interface filters wait for their interfaces. */
 #define NETFIL_RESTORE_LENIENT 1u
 int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int flags,
 		   struct netfil_err *err);
+
+/* ---- sysctl: the original's net.netfil.<kind>.<key>[=VALUE] ------------ */
+
+/* The keys of each kind.  The ones before NETFIL_SYSCTL_ID are writable. */
+enum netfil_sysctl_key {
+	NETFIL_SYSCTL_MATCH,	/* socket.pid, ip.addr, interface.list */
+	NETFIL_SYSCTL_IBYTE, NETFIL_SYSCTL_OBYTE, NETFIL_SYSCTL_IOBYTE,
+	NETFIL_SYSCTL_STATUS,	/* 1|on, 0|off */
+	NETFIL_SYSCTL_ID, NETFIL_SYSCTL_BYTES_IN, NETFIL_SYSCTL_BYTES_OUT,
+	NETFIL_SYSCTL_DROPPED_IN, NETFIL_SYSCTL_DROPPED_OUT,
+	NETFIL_SYSCTL_EXCEEDED_IN, NETFIL_SYSCTL_EXCEEDED_OUT,
+	NETFIL_SYSCTL_NKEYS
+};
+struct netfil_sysctl_arg {
+	enum netfil_kind kind;
+	enum netfil_sysctl_key key;
+	bool has_value;			/* KEY=VALUE; else a read of KEY */
+	struct netfil_match match;	/* NETFIL_SYSCTL_MATCH */
+	uint64_t size;			/* NETFIL_SYSCTL_{I,O,IO}BYTE */
+	bool on;			/* NETFIL_SYSCTL_STATUS */
+};
+/* "net.netfil.ip.ibyte=1M" or "net.netfil.ip.ibyte": 0.  -EINVAL with err
+ * naming the bad key or value (a value for a read-only key is bad; a
+ * pid must be a live process, an interface must exist); -ENOENT for a
+ * leading part of "net.netfil.<kind>" with no '=' (e.g. "net.netfil.ip"),
+ * which stands for a group of keys. */
+int netfil_sysctl_parse(const char *arg, struct netfil_sysctl_arg *out,
+			struct netfil_err *err);
+/* "net.netfil.ip.ibyte"; -EINVAL for no such key, -ENOSPC if it is cut. */
+int netfil_sysctl_key_name(enum netfil_kind kind, enum netfil_sysctl_key key,
+			   char *buf, size_t len);
+/* key's value in f as sysctl shows it, which netfil_sysctl_parse() reads
+ * back for the writable keys; f NULL (no filter yet): "0", or "" for the
+ * match. */
+int netfil_sysctl_value(const struct netfil_filter *f, enum netfil_sysctl_key key,
+			char *buf, size_t len);
 
 #ifdef __cplusplus
 }

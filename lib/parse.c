@@ -9,6 +9,44 @@
 #include "internal.h"
 
 /*
+ * Every number netfil reads goes through here: decimal digits only, no
+ * sign, no blanks, no trailing junk, and no more than max.  strtoull()
+ * alone takes "-1" as 2^64 - 1 and " 7" as 7, which is how numbers used
+ * to wrap into something else without a word.
+ */
+int netfil_parse_number(const char *s, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+	const char *p;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (d > 9)
+			return -EINVAL;
+		if (x > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		x = x * 10 + d;
+	}
+	if (x > max)
+		return -ERANGE;
+	*v = x;
+	return 0;
+}
+
+/* The number at the start of s and where it ends: the digits of a size. */
+static size_t digits(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+/*
  * A SIZE is a plain byte count or a number with a coreutils suffix:
  * K and KiB are 1024, KB is 1000, and likewise M, G and T.  Anything else,
  * a sign, a fraction or a value past 2^64 - 1, is refused rather than
@@ -17,21 +55,32 @@
 int netfil_parse_size(const char *s, uint64_t *bytes)
 {
 	static const char units[] = "KMGT";
-	unsigned long long v;
-	uint64_t mult = 1;
-	const char *u;
-	char *end;
-	int i;
+	char num[24];
+	uint64_t v, mult = 1;
+	const char *u, *end;
+	size_t n;
+	int i, err;
 
-	if (!s || !isdigit((unsigned char)s[0]))
+	if (!s)
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
+	n = digits(s);
+	if (!n)
+		return -EINVAL;
+	end = s + n;
+	while (n > 1 && *s == '0') {	/* leading zeros add no digits */
+		s++;
+		n--;
+	}
+	if (n >= sizeof(num))
 		return -ERANGE;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	err = netfil_parse_number(num, UINT64_MAX, &v);
+	if (err)
+		return err;
 	if (*end) {
 		u = strchr(units, end[0]);
-		if (!u || !end[0])
+		if (!u)
 			return -EINVAL;
 		if (!strcmp(end + 1, "") || !strcmp(end + 1, "iB")) {
 			for (i = 0; i <= u - units; i++)
@@ -53,7 +102,7 @@ int netfil_parse_size(const char *s, uint64_t *bytes)
  * prefix are cleared, so 10.1.2.3/8 means 10.0.0.0/8. */
 int netfil_parse_prefix(const char *s, struct netfil_match *m)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
 	int max, i;
 	long len;
 
@@ -75,14 +124,12 @@ int netfil_parse_prefix(const char *s, struct netfil_match *m)
 	}
 	len = max;
 	if (slash) {
-		if (!isdigit((unsigned char)slash[1]))
-			return -EINVAL;
-		errno = 0;
-		len = strtol(slash + 1, &end, 10);
-		if (*end || errno)
-			return -EINVAL;
-		if (len > max)
-			return -ERANGE;
+		uint64_t v;
+		int err = netfil_parse_number(slash + 1, (uint64_t)max, &v);
+
+		if (err)
+			return err;
+		len = (long)v;
 	}
 	m->kind = NETFIL_IP;
 	m->prefixlen = (int)len;
@@ -166,14 +213,4 @@ int netfil_proc_start(int pid, uint64_t *start)
 		return -EIO;
 	*start = v;
 	return 0;
-}
-
-const char *netfil_kind_name(enum netfil_kind kind)
-{
-	switch (kind) {
-	case NETFIL_SOCKET: return "socket";
-	case NETFIL_IP: return "ip";
-	case NETFIL_IFACE: return "interface";
-	}
-	return "none";
 }

@@ -21,8 +21,41 @@ static int days_in_month(int year, int mon)
 	return mon == 1 && leap ? 29 : d[mon];
 }
 
-/* The boundary of p in the hour/day/week/month that holds tm, normalised
- * by mktime(); "back" steps that many hours/days/weeks/months earlier. */
+/*
+ * A local date and time as an instant, the same whatever mktime() was
+ * asked before (with tm_isdst -1 it guesses from its last call).  A time
+ * that happens twice (the hour the clocks go back) is its first
+ * occurrence; a time that never happens (the hour they skip) is as late
+ * as the jump: 02:30 on the skipping night is 03:30.
+ */
+static int64_t local_instant(const struct tm *want)
+{
+	int64_t best = -1, late = -1;
+	int dst;
+
+	for (dst = 0; dst <= 1; dst++) {
+		struct tm t = *want, back;
+		time_t x;
+
+		t.tm_isdst = dst;
+		x = mktime(&t);
+		if (x == (time_t)-1)
+			continue;
+		late = late < 0 || x > late ? x : late;
+		if (!localtime_r(&x, &back))
+			continue;
+		/* mktime normalised want's fields into t: it is real if the
+		 * instant reads back as those fields */
+		if (back.tm_hour == t.tm_hour && back.tm_min == t.tm_min &&
+		    back.tm_mday == t.tm_mday && back.tm_isdst == dst &&
+		    (best < 0 || x < best))
+			best = x;
+	}
+	return best >= 0 ? best : late;
+}
+
+/* The boundary of p in the day/week/month that holds tm; "back" steps
+ * that many days/weeks/months earlier. */
 static int64_t boundary_at(const struct netfil_period *p, const struct tm *now, int back)
 {
 	struct tm t = *now;
@@ -32,9 +65,6 @@ static int64_t boundary_at(const struct netfil_period *p, const struct tm *now, 
 	t.tm_min = p->minute;
 	t.tm_isdst = -1;
 	switch (p->every) {
-	case NETFIL_HOURLY:
-		t.tm_hour -= back;
-		break;
 	case NETFIL_DAILY:
 		t.tm_hour = p->hour;
 		t.tm_mday -= back;
@@ -58,7 +88,30 @@ static int64_t boundary_at(const struct netfil_period *p, const struct tm *now, 
 	default:
 		return -1;
 	}
-	return (int64_t)mktime(&t);
+	/* the calendar fields first (day -1 is the last of the month
+	 * before), then the clock time resolved on that day */
+	{
+		struct tm day = t;
+		int h = t.tm_hour, m = t.tm_min;
+
+		day.tm_hour = 12;
+		day.tm_min = 0;
+		day.tm_isdst = -1;
+		if (mktime(&day) == (time_t)-1)
+			return -1;
+		day.tm_hour = h;
+		day.tm_min = m;
+		day.tm_sec = 0;
+		return local_instant(&day);
+	}
+}
+
+/* Hourly boundaries are every hour at :MM: step back from now to the
+ * last instant whose local minute is MM, in absolute time, so that the
+ * hour the clocks skip or repeat changes nothing. */
+static int64_t hourly_boundary(const struct netfil_period *p, int64_t now, const struct tm *tm)
+{
+	return now - tm->tm_sec - (int64_t)((tm->tm_min - p->minute + 60) % 60) * 60;
 }
 
 void nf_meta_period(const struct nf_filter_meta *meta, struct netfil_period *p)
@@ -91,6 +144,8 @@ int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now)
 
 	if (p->every == NETFIL_PERIOD_NONE || !localtime_r(&t, &tm))
 		return 0;
+	if (p->every == NETFIL_HOURLY)
+		return hourly_boundary(p, now, &tm);
 	b = boundary_at(p, &tm, 0);
 	/* this hour's/day's/... boundary may still be ahead: then it is the
 	 * previous one */

@@ -24,12 +24,8 @@
 #include <time.h>
 #include "internal.h"
 
-static const char *const limit_names[3] = { "ibyte", "obyte", "iobyte" };
-static const char *const every_names[] = { "none", "hourly", "daily", "weekly", "monthly" };
-static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
-__attribute__((format(printf, 2, 3)))
-static int bad(struct netfil_err *e, const char *fmt, ...)
+int nf_bad(struct netfil_err *e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,14 +37,10 @@ static int bad(struct netfil_err *e, const char *fmt, ...)
 
 int netfil_parse_u32(const char *s, uint32_t *v)
 {
-	unsigned long long x;
-	char *end;
+	uint64_t x;
+	int err = netfil_parse_number(s, UINT32_MAX, &x);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (*end || errno || x > UINT32_MAX)
+	if (err)
 		return -EINVAL;
 	*v = (uint32_t)x;
 	return 0;
@@ -57,14 +49,15 @@ int netfil_parse_u32(const char *s, uint32_t *v)
 static int parse_u64(const char *key, const char *val, uint64_t *out,
 		     struct netfil_err *e)
 {
-	char *end;
+	int err;
 
 	if (!val)
-		return bad(e, "missing value after '%s'", key);
-	errno = 0;
-	*out = strtoull(val, &end, 10);
-	if (*val < '0' || *val > '9' || *end || errno)
-		return bad(e, "invalid number '%s' for %s", val, key);
+		return nf_bad(e, "missing value after '%s'", key);
+	err = netfil_parse_number(val, UINT64_MAX, out);
+	if (err == -ERANGE)
+		return nf_bad(e, "number '%s' for %s overflows 64 bits", val, key);
+	if (err)
+		return nf_bad(e, "invalid number '%s' for %s", val, key);
 	return 0;
 }
 
@@ -74,9 +67,9 @@ int netfil_parse_pid(const char *s, int *pid, struct netfil_err *e)
 	uint32_t v;
 
 	if (netfil_parse_u32(s, &v) || !v || v > INT32_MAX)
-		return bad(e, "invalid pid '%s'", s);
+		return nf_bad(e, "invalid pid '%s'", s);
 	if (netfil_proc_start((int)v, &start))
-		return bad(e, "no process with pid '%s'", s);
+		return nf_bad(e, "no process with pid '%s'", s);
 	*pid = (int)v;
 	return 0;
 }
@@ -84,6 +77,7 @@ int netfil_parse_pid(const char *s, int *pid, struct netfil_err *e)
 int netfil_parse_time(const char *s, int64_t *t)
 {
 	struct tm tm = {};
+	uint64_t v;
 	char *end;
 
 	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -92,11 +86,10 @@ int netfil_parse_time(const char *s, int64_t *t)
 		*t = (int64_t)mktime(&tm);
 		return 0;
 	}
-	if (*s < '0' || *s > '9')
+	if (netfil_parse_number(s, INT64_MAX, &v))
 		return -EINVAL;
-	errno = 0;
-	*t = strtoll(s, &end, 10);
-	return *end || errno ? -EINVAL : 0;
+	*t = (int64_t)v;
+	return 0;
 }
 
 static int parse_size_arg(const char *key, const char *val, uint64_t *out,
@@ -105,29 +98,39 @@ static int parse_size_arg(const char *key, const char *val, uint64_t *out,
 	int err;
 
 	if (!val)
-		return bad(e, "missing SIZE after '%s'", key);
+		return nf_bad(e, "missing SIZE after '%s'", key);
 	err = netfil_parse_size(val, out);
 	if (err == -ERANGE)
-		return bad(e, "size '%s' for %s overflows 64 bits", val, key);
+		return nf_bad(e, "size '%s' for %s overflows 64 bits", val, key);
 	if (err)
-		return bad(e, "invalid size '%s' for %s", val, key);
+		return nf_bad(e, "invalid size '%s' for %s", val, key);
 	return 0;
 }
 
-/* "HH:MM" (or ":MM" / "MM" for hourly) */
+/* "HH:MM" (or ":MM" / "MM" for hourly); each part through the checked
+ * number parser, so "-4294967290" or "4294967297:5" cannot wrap into a
+ * valid time. */
 static int parse_at(const char *s, struct netfil_period *p, struct netfil_err *e)
 {
-	unsigned int h = 0, m;
-	char c;
+	char hh[8] = "";
+	const char *colon = strchr(s, ':'), *mm = s;
+	uint64_t h = 0, m;
 
 	if (p->every == NETFIL_HOURLY) {
-		if (sscanf(s, ":%u%c", &m, &c) != 1 && sscanf(s, "%u%c", &m, &c) != 1)
-			return bad(e, "invalid minute '%s' (:MM)", s);
-	} else if (sscanf(s, "%u:%u%c", &h, &m, &c) != 2) {
-		return bad(e, "invalid time '%s' (HH:MM)", s);
+		if (colon == s)
+			mm = s + 1;
+		if ((colon && colon != s) || netfil_parse_number(mm, 59, &m))
+			return nf_bad(e, "invalid minute '%s' (:MM, 00 to 59)", s);
+	} else {
+		if (!colon || colon == s || colon - s > 2)
+			return nf_bad(e, "invalid time '%s' (HH:MM)", s);
+		memcpy(hh, s, (size_t)(colon - s));
+		if (netfil_parse_number(hh, 23, &h) || netfil_parse_number(colon + 1, 59, &m) ||
+		    strlen(colon + 1) > 2)
+			return nf_bad(e, "invalid time '%s' (HH:MM, 00:00 to 23:59)", s);
 	}
-	if (h > 23 || m > 59)
-		return bad(e, "invalid time '%s'", s);
+	if (strlen(mm) > 2 && p->every == NETFIL_HOURLY)
+		return nf_bad(e, "invalid minute '%s' (:MM, 00 to 59)", s);
 	p->hour = (int)h;
 	p->minute = (int)m;
 	return 0;
@@ -142,32 +145,30 @@ static int parse_period(int argc, char **argv, struct netfil_period *p,
 	uint32_t d;
 
 	if (argc < 1)
-		return bad(e, "missing value after 'period'");
+		return nf_bad(e, "missing value after 'period'");
 	memset(p, 0, sizeof(*p));
-	for (k = 0; k < 5 && strcmp(argv[0], every_names[k]); k++)
-		;
-	if (k == 5)
-		return bad(e, "unknown period '%s' (hourly, daily, weekly, monthly or none)", argv[0]);
+	k = netfil_every_parse(argv[0]);
+	if (k < 0)
+		return nf_bad(e, "unknown period '%s' (hourly, daily, weekly, monthly or none)", argv[0]);
 	p->every = (enum netfil_every)k;
 	p->wday = 1;	/* Monday */
 	p->mday = 1;
 	if (p->every == NETFIL_WEEKLY && i < argc) {
-		for (k = 0; k < 7 && strncmp(argv[i], day_names[k], 3); k++)
-			;
-		if (k < 7) {
+		k = netfil_day_parse(argv[i]);
+		if (k >= 0) {
 			p->wday = k;
 			i++;
 		}
 	}
 	if (p->every == NETFIL_MONTHLY && i < argc && !strcmp(argv[i], "day")) {
 		if (i + 1 >= argc || netfil_parse_u32(argv[i + 1], &d) || d < 1 || d > 31)
-			return bad(e, "invalid day '%s' (1 to 31)", i + 1 < argc ? argv[i + 1] : "day");
+			return nf_bad(e, "invalid day '%s' (1 to 31)", i + 1 < argc ? argv[i + 1] : "day");
 		p->mday = (int)d;
 		i += 2;
 	}
 	if (p->every != NETFIL_PERIOD_NONE && i < argc && !strcmp(argv[i], "at")) {
 		if (i + 1 >= argc)
-			return bad(e, "missing time after 'at'");
+			return nf_bad(e, "missing time after 'at'");
 		if (parse_at(argv[i + 1], p, e))
 			return -EINVAL;
 		i += 2;
@@ -185,7 +186,7 @@ void netfil_format_period(const struct netfil_period *p, char *buf, size_t len)
 		snprintf(buf, len, "daily at %02d:%02d", p->hour, p->minute);
 		return;
 	case NETFIL_WEEKLY:
-		snprintf(buf, len, "weekly %s at %02d:%02d", day_names[p->wday % 7], p->hour, p->minute);
+		snprintf(buf, len, "weekly %s at %02d:%02d", netfil_day_name(p->wday % 7), p->hour, p->minute);
 		return;
 	case NETFIL_MONTHLY:
 		snprintf(buf, len, "monthly day %d at %02d:%02d", p->mday, p->hour, p->minute);
@@ -198,44 +199,54 @@ void netfil_format_period(const struct netfil_period *p, char *buf, size_t len)
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 			     unsigned int flags, struct netfil_err *e)
 {
+	unsigned int what;
+
+	return netfil_parse_filter_change(argc, argv, f, flags, &what, e);
+}
+
+int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
+			       unsigned int flags, unsigned int *what, struct netfil_err *e)
+{
 	bool iface = f->match.kind == NETFIL_IFACE;
 	int i, j, n;
 
+	*what = 0;
 	for (i = 0; i < argc; i++) {
-		for (j = 0; j < 3; j++)
-			if (!strcmp(argv[i], limit_names[j]))
-				break;
-		if (j < 3) {
+		j = netfil_limit_parse(argv[i]);
+		if (j >= 0) {
 			if (parse_size_arg(argv[i], i + 1 < argc ? argv[i + 1] : NULL,
 					   &f->limit[j], e))
 				return -EINVAL;
+			*what |= NETFIL_SET_LIMIT(j);
 			i++;
 		} else if (!iface && !strcmp(argv[i], "action")) {
 			if (i + 1 >= argc)
-				return bad(e, "missing value after 'action'");
+				return nf_bad(e, "missing value after 'action'");
 			i++;
-			if (!strcmp(argv[i], "reject"))
-				f->action = NETFIL_REJECT;
-			else if (!strcmp(argv[i], "drop"))
-				f->action = NETFIL_DROP;
-			else
-				return bad(e, "unknown action '%s' (reject or drop)", argv[i]);
+			j = netfil_action_parse(argv[i]);
+			if (j < 0)
+				return nf_bad(e, "unknown action '%s' (reject or drop)", argv[i]);
+			f->action = (enum netfil_action)j;
+			*what |= NETFIL_SET_ACTION;
 		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], "period")) {
 			n = parse_period(argc - i - 1, argv + i + 1, &f->period, e);
 			if (n < 0)
 				return -EINVAL;
+			*what |= NETFIL_SET_PERIOD;
 			i += n;
-		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], "on")) {
+		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], netfil_onoff_name(true))) {
 			f->on = true;
-		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], "off")) {
+			*what |= NETFIL_SET_ON;
+		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], netfil_onoff_name(false))) {
 			f->on = false;
+			*what |= NETFIL_SET_ON;
 		} else if ((flags & NETFIL_OPT_STATE) && iface &&
 			   !strcmp(argv[i], "--allow-missing")) {
 			f->match.allow_missing = true;
 		} else if (!strcmp(argv[i], "--")) {
 			return i;
 		} else {
-			return bad(e, "unknown argument '%s'", argv[i]);
+			return nf_bad(e, "unknown argument '%s'", argv[i]);
 		}
 	}
 	return i;
@@ -284,61 +295,74 @@ void netfil_format_match(const struct netfil_match *m, char *buf, size_t len)
 int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 		       struct netfil_err *e)
 {
-	char list[NETFIL_MAX_IFACES_PER_FILTER * (NETFIL_IFNAME_LEN + 1)], *tok, *save;
-	int err;
+	char list[NETFIL_MAX_IFACES_PER_FILTER * (NETFIL_IFNAME_LEN + 1)], *tok, *next;
+	int err, kind;
 
 	memset(m, 0, sizeof(*m));
 	if (argc < 1)
-		return bad(e, "missing filter kind (socket, ip or interface)");
-	if (!strcmp(argv[0], "socket")) {
+		return nf_bad(e, "missing filter kind (socket, ip or interface)");
+	kind = netfil_kind_parse(argv[0]);
+	if (kind == NETFIL_SOCKET) {
 		m->kind = NETFIL_SOCKET;
 		if (argc < 2)
-			return bad(e, "missing 'pid' or 'tree' after 'socket'");
+			return nf_bad(e, "missing 'pid' or 'tree' after 'socket'");
 		if (!strcmp(argv[1], "tree"))
 			m->tree = true;
 		else if (strcmp(argv[1], "pid"))
-			return bad(e, "unknown socket match '%s' (pid or tree)", argv[1]);
+			return nf_bad(e, "unknown socket match '%s' (pid or tree)", argv[1]);
 		if (argc < 3)
-			return bad(e, "missing PID after '%s'", argv[1]);
+			return nf_bad(e, "missing PID after '%s'", argv[1]);
 		if (netfil_parse_pid(argv[2], &m->pid, e))
 			return -EINVAL;
 		return 3;
 	}
-	if (!strcmp(argv[0], "ip")) {
+	if (kind == NETFIL_IP) {
 		if (argc < 2)
-			return bad(e, "missing PREFIX after 'ip'");
+			return nf_bad(e, "missing PREFIX after 'ip'");
 		err = netfil_parse_prefix(argv[1], m);
 		if (err == -ERANGE)
-			return bad(e, "prefix length out of range in '%s'", argv[1]);
+			return nf_bad(e, "prefix length out of range in '%s'", argv[1]);
 		if (err)
-			return bad(e, "invalid address or prefix '%s'", argv[1]);
+			return nf_bad(e, "invalid address or prefix '%s'", argv[1]);
 		return 2;
 	}
-	if (!strcmp(argv[0], "interface")) {
+	if (kind == NETFIL_IFACE) {
 		m->kind = NETFIL_IFACE;
 		if (argc < 2)
-			return bad(e, "missing interface list after 'interface'");
+			return nf_bad(e, "missing interface list after 'interface'");
 		if (strlen(argv[1]) >= sizeof(list))
-			return bad(e, "interface list '%s' is too long", argv[1]);
+			return nf_bad(e, "interface list '%s' is too long", argv[1]);
 		strcpy(list, argv[1]);
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		/* split by hand: strtok would pass over the empty name in
+		 * "lo,,eth0" or ",lo" without a word */
+		for (tok = list; tok; tok = next) {
 			int i;
 
+			next = strchr(tok, ',');
+			if (next)
+				*next++ = '\0';
+			if (!*tok)
+				return nf_bad(e, "empty interface name in '%s'", argv[1]);
+
 			if (m->n_ifaces == NETFIL_MAX_IFACES_PER_FILTER)
-				return bad(e, "more than %d interfaces in '%s'",
+				return nf_bad(e, "more than %d interfaces in '%s'",
 					   NETFIL_MAX_IFACES_PER_FILTER, argv[1]);
 			if (strlen(tok) >= NETFIL_IFNAME_LEN)
-				return bad(e, "interface name '%s' is too long", tok);
+				return nf_bad(e, "interface name '%s' is too long", tok);
+			/* '#' starts a comment in saved files: such a name
+			 * would not read back */
+			if (strchr(tok, '#'))
+				return nf_bad(e, "interface name '%s' has a '#'", tok);
 			for (i = 0; i < m->n_ifaces; i++)
 				if (!strcmp(m->ifaces[i], tok))
-					return bad(e, "interface '%s' listed twice", tok);
+					return nf_bad(e, "interface '%s' listed twice", tok);
 			strcpy(m->ifaces[m->n_ifaces++], tok);
 		}
 		if (!m->n_ifaces)
-			return bad(e, "empty interface list '%s'", argv[1]);
+			return nf_bad(e, "empty interface list '%s'", argv[1]);
 		return 2;
 	}
-	return bad(e, "unknown filter kind '%s' (socket, ip or interface)", argv[0]);
+	return nf_bad(e, "unknown filter kind '%s' (socket, ip or interface)", argv[0]);
 }
 
 /* An interface filter may name interfaces that do not exist yet only
@@ -351,7 +375,7 @@ static int check_ifaces(const struct netfil_match *m, struct netfil_err *e)
 		return 0;
 	for (i = 0; i < m->n_ifaces; i++)
 		if (!if_nametoindex(m->ifaces[i]))
-			return bad(e, "unknown interface '%s' (--allow-missing adds it anyway)",
+			return nf_bad(e, "unknown interface '%s' (--allow-missing adds it anyway)",
 				   m->ifaces[i]);
 	return 0;
 }
@@ -370,54 +394,79 @@ int netfil_parse_filter(int argc, char **argv, struct netfil_filter *f,
 	if (r < 0)
 		return -EINVAL;
 	if (r != argc - n)
-		return bad(e, "unexpected argument '%s'", argv[n + r]);
+		return nf_bad(e, "unexpected argument '%s'", argv[n + r]);
 	return check_ifaces(&f->match, e);
 }
 
 /* ---- save ---------------------------------------------------------------- */
 
-static const char *exceeded_str(const bool *x)
+/* The numbers of a "counters" line: bytes, packets, dropped and
+ * exceeded-at in and out, then the period's last boundary. */
+#define N_COUNTER_KEYS 9
+static void counter_key(int k, char *buf, size_t len)
 {
-	return x[0] && x[1] ? "in,out" : x[0] ? "in" : x[1] ? "out" : "none";
+	static const enum netfil_counter c[4] = { NETFIL_C_BYTES, NETFIL_C_PACKETS,
+						   NETFIL_C_DROPPED, NETFIL_C_EXCEEDED_AT };
+
+	if (k == 8)
+		snprintf(buf, len, "period-last");
+	else
+		netfil_counter_key(c[k / 2], k % 2, '-', buf, len);
+}
+
+static uint64_t *counter_ptr(struct netfil_filter *f, int k)
+{
+	uint64_t *v[N_COUNTER_KEYS] = { &f->bytes[0], &f->bytes[1], &f->packets[0],
+		&f->packets[1], &f->dropped[0], &f->dropped[1], &f->exceeded_at[0],
+		&f->exceeded_at[1], (uint64_t *)&f->period.last };
+
+	return v[k];
 }
 
 static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flags)
 {
 	const struct netfil_match *m = &f->match;
 	char buf[256];
+	int i;
 
-	fprintf(out, "filter add id %u", f->id);
-	switch (m->kind) {
-	case NETFIL_SOCKET:
-		fprintf(out, " socket %s %d start %llu", m->tree ? "tree" : "pid", m->pid,
-			(unsigned long long)m->start);
-		break;
-	case NETFIL_IP:
-	case NETFIL_IFACE:
+	/* id 0 and start 0 mean "netfil picks" and "read it from /proc":
+	 * written as nothing, which reads back as that */
+	fprintf(out, "filter add");
+	if (f->id)
+		fprintf(out, " id %u", f->id);
+	fprintf(out, " %s", netfil_kind_name(m->kind));
+	if (m->kind == NETFIL_SOCKET) {
+		fprintf(out, " %s %d", m->tree ? "tree" : "pid", m->pid);
+		if (m->start)
+			fprintf(out, " start %llu", (unsigned long long)m->start);
+	} else {
 		netfil_format_match(m, buf, sizeof(buf));
-		fprintf(out, " %s %s", m->kind == NETFIL_IP ? "ip" : "interface", buf);
-		break;
+		fprintf(out, " %s", buf);
 	}
-	fprintf(out, " ibyte %llu obyte %llu iobyte %llu", (unsigned long long)f->limit[0],
-		(unsigned long long)f->limit[1], (unsigned long long)f->limit[2]);
+	for (i = NETFIL_IBYTE; i <= NETFIL_IOBYTE; i++)
+		fprintf(out, " %s %llu", netfil_limit_name((enum netfil_limit)i),
+			(unsigned long long)f->limit[i]);
 	if (m->kind != NETFIL_IFACE)
-		fprintf(out, " action %s", f->action == NETFIL_DROP ? "drop" : "reject");
+		fprintf(out, " action %s", netfil_action_name(f->action));
 	if (m->allow_missing)
 		fprintf(out, " --allow-missing");
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		netfil_format_period(&f->period, buf, sizeof(buf));
 		fprintf(out, " period %s", buf);
 	}
-	fprintf(out, " %s\n", f->on ? "on" : "off");
-	if (flags & NETFIL_SAVE_COUNTERS)
-		fprintf(out, "counters %u bytes-in %llu bytes-out %llu packets-in %llu "
-			"packets-out %llu dropped-in %llu dropped-out %llu exceeded %s "
-			"exceeded-at-in %llu exceeded-at-out %llu period-last %lld\n",
-			f->id, (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
-			(unsigned long long)f->packets[0], (unsigned long long)f->packets[1],
-			(unsigned long long)f->dropped[0], (unsigned long long)f->dropped[1],
-			exceeded_str(f->exceeded), (unsigned long long)f->exceeded_at[0],
-			(unsigned long long)f->exceeded_at[1], (long long)f->period.last);
+	fprintf(out, " %s\n", netfil_onoff_name(f->on));
+	if (!(flags & NETFIL_SAVE_COUNTERS) || !f->id)
+		return;	/* a counters line names its filter by id */
+	fprintf(out, "counters %u", f->id);
+	for (i = 0; i < N_COUNTER_KEYS; i++) {
+		if (i == 6) {	/* in the order netfil has always written them */
+			netfil_counter_key(NETFIL_C_EXCEEDED, -1, '-', buf, sizeof(buf));
+			fprintf(out, " %s %s", buf, netfil_exceeded_name(f->exceeded));
+		}
+		counter_key(i, buf, sizeof(buf));
+		fprintf(out, " %s %llu", buf, (unsigned long long)*counter_ptr((struct netfil_filter *)f, i));
+	}
+	fprintf(out, "\n");
 }
 
 /* Every filter, read under the change lock so that the copy is one
@@ -445,23 +494,31 @@ static int snapshot(struct netfil *nf, struct netfil_filter **out)
 	return n;
 }
 
-int netfil_save(struct netfil *nf, FILE *out, unsigned int flags)
+int netfil_config_write(FILE *out, const struct netfil_filter *f, int n, unsigned int flags)
 {
-	struct netfil_filter *all;
 	time_t t = time(NULL);
 	char now[32];
-	int n, i;
+	int i;
 
-	n = snapshot(nf, &all);
-	if (n < 0)
-		return n;
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	fprintf(out, "# netfil configuration, saved %s%s\n", now,
 		flags & NETFIL_SAVE_COUNTERS ? " with counters" : "");
 	for (i = 0; i < n; i++)
-		save_one(out, &all[i], flags);
-	free(all);
+		save_one(out, &f[i], flags);
 	return ferror(out) ? -EIO : 0;
+}
+
+int netfil_save(struct netfil *nf, FILE *out, unsigned int flags)
+{
+	struct netfil_filter *all = NULL;
+	int n, err;
+
+	n = snapshot(nf, &all);
+	if (n < 0)
+		return n;
+	err = netfil_config_write(out, all, n, flags);
+	free(all);
+	return err;
 }
 
 /* ---- restore ------------------------------------------------------------- */
@@ -484,7 +541,7 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 	 * the choice of ids to netfil */
 	if (argc > 2 && !strcmp(argv[2], "id")) {
 		if (argc < 4 || netfil_parse_u32(argv[3], &f->id) || !f->id)
-			return bad(e, "invalid filter id '%s'", argc > 3 ? argv[3] : "");
+			return nf_bad(e, "invalid filter id '%s'", argc > 3 ? argv[3] : "");
 		argc -= 2;
 		argv += 2;
 	}
@@ -493,7 +550,7 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 	f->on = true;
 	n = netfil_parse_match(argc, argv, &f->match, e);
 	if (n < 0 && (flags & NETFIL_RESTORE_LENIENT) && argc >= 3 &&
-	    !strcmp(argv[0], "socket") && netfil_parse_u32(argv[2], (uint32_t *)&f->match.pid) == 0) {
+	    netfil_kind_parse(argv[0]) == NETFIL_SOCKET && netfil_parse_u32(argv[2], (uint32_t *)&f->match.pid) == 0) {
 		it->line = -it->line;	/* its process is gone: skip it */
 		return 0;
 	}
@@ -507,7 +564,7 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 				it->line = -it->line;
 				return 0;
 			}
-			return bad(e, "process %d started at %llu is gone", f->match.pid,
+			return nf_bad(e, "process %d started at %llu is gone", f->match.pid,
 				   (unsigned long long)f->match.start);
 		}
 		n += 2;
@@ -516,7 +573,7 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 	if (r < 0)
 		return -EINVAL;
 	if (r != argc - n)
-		return bad(e, "unexpected argument '%s'", argv[n + r]);
+		return nf_bad(e, "unexpected argument '%s'", argv[n + r]);
 	if (flags & NETFIL_RESTORE_LENIENT && f->match.kind == NETFIL_IFACE)
 		f->match.allow_missing = true;
 	return check_ifaces(&f->match, e);
@@ -526,111 +583,203 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 static int parse_counters_line(int argc, char **argv, struct item *items, int n,
 			       struct netfil_err *e)
 {
-	static const char *const keys[9] = { "bytes-in", "bytes-out", "packets-in",
-					     "packets-out", "dropped-in", "dropped-out",
-					     "exceeded-at-in", "exceeded-at-out", "period-last" };
 	struct item *it = NULL;
-	struct netfil_filter *f;
-	uint64_t *dst[9];
+	char key[32], xkey[32];
 	uint32_t id;
 	int i, k;
 
 	if (argc < 2 || netfil_parse_u32(argv[1], &id) || !id)
-		return bad(e, "expected 'counters ID ...', got '%s'", argc > 1 ? argv[1] : argv[0]);
+		return nf_bad(e, "expected 'counters ID ...', got '%s'", argc > 1 ? argv[1] : argv[0]);
 	for (i = 0; i < n; i++)
 		if (items[i].f.id == id)
 			it = &items[i];
 	if (!it)
-		return bad(e, "counters for filter '%s', which no earlier line adds", argv[1]);
-	f = &it->f;
-	dst[0] = &f->bytes[0]; dst[1] = &f->bytes[1];
-	dst[2] = &f->packets[0]; dst[3] = &f->packets[1];
-	dst[4] = &f->dropped[0]; dst[5] = &f->dropped[1];
-	dst[6] = &f->exceeded_at[0]; dst[7] = &f->exceeded_at[1];
-	dst[8] = (uint64_t *)&f->period.last;
+		return nf_bad(e, "counters for filter '%s', which no earlier line adds", argv[1]);
+	netfil_counter_key(NETFIL_C_EXCEEDED, -1, '-', xkey, sizeof(xkey));
 	for (i = 2; i < argc; i += 2) {
-		for (k = 0; k < 9 && strcmp(argv[i], keys[k]); k++)
-			;
-		if (k < 9) {
-			if (parse_u64(argv[i], i + 1 < argc ? argv[i + 1] : NULL, dst[k], e))
+		for (k = 0; k < N_COUNTER_KEYS; k++) {
+			counter_key(k, key, sizeof(key));
+			if (!strcmp(argv[i], key))
+				break;
+		}
+		if (k < N_COUNTER_KEYS) {
+			if (parse_u64(argv[i], i + 1 < argc ? argv[i + 1] : NULL,
+				      counter_ptr(&it->f, k), e))
 				return -EINVAL;
-		} else if (!strcmp(argv[i], "exceeded") && i + 1 < argc) {
-			const char *v = argv[i + 1];
-
-			if (strcmp(v, "none") && strcmp(v, "in") && strcmp(v, "out") &&
-			    strcmp(v, "in,out"))
-				return bad(e, "invalid value '%s' for exceeded", v);
-			f->exceeded[0] = !strcmp(v, "in") || !strcmp(v, "in,out");
-			f->exceeded[1] = !strcmp(v, "out") || !strcmp(v, "in,out");
+		} else if (!strcmp(argv[i], xkey) && i + 1 < argc) {
+			if (netfil_exceeded_parse(argv[i + 1], it->f.exceeded))
+				return nf_bad(e, "invalid value '%s' for %s", argv[i + 1], xkey);
 		} else {
-			return bad(e, "unknown argument '%s'", argv[i]);
+			return nf_bad(e, "unknown argument '%s'", argv[i]);
 		}
 	}
 	it->counters = true;
 	return 0;
 }
 
-/* One line into items[*n]; 0 also for blank lines and comments. */
-static int parse_line(char *line, struct item *items, int *n, int lineno,
-		      unsigned int flags, struct netfil_err *e)
+/*
+ * One line of a netfil text file (restore, batch, netfil.conf), split
+ * into words; '#' starts a comment.  A NUL or any control character but
+ * tab is an error: C string functions would stop at a NUL and read
+ * "obyte 1\0M" as "obyte 1", so the line is refused whole instead.
+ * Returns 1 with the words in argv/argc, 0 at the end, or -EINVAL.
+ */
+int netfil_text_line(FILE *in, char **buf, size_t *cap, char **argv, int max,
+		     int *argc, struct netfil_err *e)
 {
-	char *args[64], *save, *tok;
-	int k = 0, i, err;
+	ssize_t len = getline(buf, cap, in);
+	char *line = *buf, *save, *tok;
+	ssize_t i;
+	int k = 0;
 
+	if (len <= 0)
+		return 0;
+	if (line[len - 1] == '\n')
+		line[--len] = '\0';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c == '\0')
+			return nf_bad(e, "NUL byte at column %zd", i + 1);
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return nf_bad(e, "control character 0x%02x at column %zd", c, i + 1);
+	}
 	if (strchr(line, '#'))
 		*strchr(line, '#') = '\0';
-	for (tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
-		if (k == 64)
-			return bad(e, "too many words, from '%s'", tok);
-		args[k++] = tok;
+	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (k == max)
+			return nf_bad(e, "too many words, from '%s'", tok);
+		argv[k++] = tok;
 	}
+	*argc = k;
+	return 1;
+}
+
+/* One line's words into items[*n]. */
+static int parse_line(int k, char **args, struct item *items, int *n,
+		      int lineno, unsigned int flags, struct netfil_err *e)
+{
+	int i, err;
+
 	if (!k)
 		return 0;
 	if (!strcmp(args[0], "counters"))
 		return parse_counters_line(k, args, items, *n, e);
-	if (k < 2 || strcmp(args[0], "filter") || strcmp(args[1], "add"))
-		return bad(e, "unknown line '%s' (filter add or counters)", args[0]);
+	if (strcmp(args[0], "filter"))
+		return nf_bad(e, "unknown line '%s' (filter add or counters)", args[0]);
+	if (k < 2 || strcmp(args[1], "add"))
+		return nf_bad(e, "unknown command '%s' (only 'filter add' restores)",
+			   k < 2 ? "filter" : args[1]);
 	memset(&items[*n], 0, sizeof(items[*n]));
 	items[*n].line = lineno;
 	err = parse_filter_line(k, args, &items[*n], flags, e);
 	for (i = 0; i < *n && !err; i++) {
 		if (items[i].f.id && items[i].f.id == items[*n].f.id)
-			return bad(e, "filter id %u is already added on line %d",
+			return nf_bad(e, "filter id %u is already added on line %d",
 				   items[*n].f.id, abs(items[i].line));
 		if (items[i].line > 0 && items[*n].line > 0 &&
 		    netfil_match_conflict(&items[i].f.match, &items[*n].f.match))
-			return bad(e, "filter %u matches what line %d already matches",
+			return nf_bad(e, "filter %u matches what line %d already matches",
 				   items[*n].f.id, items[i].line);
 	}
 	*n += !err;
 	return err;
 }
 
-/* Make the configuration exactly items[0..n): remove every filter in
- * cur, add these, the ones with ids first (so that an id netfil picks
- * for the others cannot take one the file names).  Each item's f.id is
- * the filter's id once added.  On failure *at is the item that failed;
- * with keep_going (putting things back) the rest is still tried. */
-static int apply(struct netfil *nf, struct item *items, int n,
-		 const struct netfil_filter *cur, int ncur, int *at, bool keep_going)
+/* Pass 1 of a restore: every line parsed and checked, nothing changed. */
+static int parse_items(FILE *in, const char *name, unsigned int flags,
+		       struct item **out, int *count, struct netfil_err *e)
 {
-	int i, pass, err = 0, e;
+	struct item *items = NULL;
+	int n = 0, cap = 0, lineno = 0, err = 0, k, r;
+	char *line = NULL, *args[64];
+	size_t lcap = 0;
+
+	while (!err) {
+		if (n == cap) {
+			struct item *m = realloc(items, sizeof(*items) * (size_t)(cap = cap * 2 + 16));
+
+			if (!m) {
+				err = nf_bad(e, "%s:%d: out of memory", name, lineno);
+				break;
+			}
+			items = m;
+		}
+		lineno++;
+		r = netfil_text_line(in, &line, &lcap, args, 64, &k, e);
+		if (r == 0)
+			break;
+		err = r < 0 ? r : parse_line(k, args, items, &n, lineno, flags, e);
+		if (err) {
+			char msg[sizeof(e->msg)];
+
+			memcpy(msg, e->msg, sizeof(msg));
+			nf_bad(e, "%s:%d: %.200s", name, lineno, msg);
+		}
+	}
+	free(line);
+	if (!err && ferror(in))
+		err = nf_bad(e, "%s: read error", name);
+	if (err) {
+		free(items);
+		return err;
+	}
+	*out = items;
+	*count = n;
+	return 0;
+}
+
+int netfil_config_parse(FILE *in, const char *name, unsigned int flags,
+			struct netfil_filter **out, struct netfil_err *e)
+{
+	struct netfil_filter *f;
+	struct item *items;
+	int n, i, k = 0, err;
+
+	err = parse_items(in, name, flags, &items, &n, e);
+	if (err)
+		return err;
+	f = calloc((size_t)n + 1, sizeof(*f));
+	if (!f) {
+		free(items);
+		return nf_bad(e, "%s: out of memory", name);
+	}
+	for (i = 0; i < n; i++)
+		if (items[i].line > 0)
+			f[k++] = items[i].f;
+	free(items);
+	*out = f;
+	return k;
+}
+
+/* Make the configuration exactly items[0..n), as one journalled change:
+ * every current filter deleted, these added (the ones with ids first, so
+ * that an id netfil picks for the others cannot take one the file
+ * names).  On failure *at is the item that failed. */
+static int apply(struct netfil *nf, struct item *items, int n, int *at)
+{
+	struct netfil_filter *cur = NULL;
+	int i, pass, ncur, err = 0;
 	uint32_t id;
 
+	ncur = netfil_filter_list(nf, NULL, 0);
+	cur = calloc((size_t)(ncur > 0 ? ncur : 0) + 1, sizeof(*cur));
+	if (!cur)
+		return -ENOMEM;
+	ncur = netfil_filter_list(nf, cur, ncur);
 	for (i = 0; i < ncur && !err; i++)
-		err = netfil_filter_del(nf, cur[i].id);
+		err = nf_filter_del_locked(nf, cur[i].id);
+	free(cur);
 	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < n && (!err || keep_going); i++) {
+		for (i = 0; i < n && !err; i++) {
 			if (items[i].line < 0 || (items[i].f.id == 0) != (pass == 1))
 				continue;
-			e = netfil_filter_add(nf, &items[i].f, &id);
-			if (!e)
+			*at = i;
+			err = nf_filter_add_locked(nf, &items[i].f, &id);
+			if (!err)
 				items[i].f.id = id;
-			if (!e && items[i].counters)
-				e = netfil_filter_set_counters(nf, &items[i].f);
-			if (e && !err)
-				*at = i;
-			err = err ?: e;
+			if (!err && items[i].counters)
+				err = nf_filter_set_counters_locked(nf, &items[i].f);
 		}
 	return err;
 }
@@ -638,70 +787,40 @@ static int apply(struct netfil *nf, struct item *items, int n,
 int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int flags,
 		   struct netfil_err *e)
 {
-	struct netfil_filter *cur = NULL;
-	struct item *items = NULL, *back = NULL;
-	int n = 0, cap = 0, lineno = 0, ncur = 0, i, at = 0, err = 0;
-	char *line = NULL;
-	size_t lcap = 0;
+	struct item *items = NULL;
+	int n = 0, i, at = -1, err;
 
-	/* Pass 1: every line parsed and checked; nothing changes yet. */
-	while (!err && getline(&line, &lcap, in) > 0) {
-		lineno++;
-		if (n == cap) {
-			struct item *m = realloc(items, sizeof(*items) * (size_t)(cap = cap * 2 + 16));
-
-			if (!m) {
-				err = bad(e, "%s:%d: out of memory", name, lineno);
-				break;
-			}
-			items = m;
-		}
-		err = parse_line(line, items, &n, lineno, flags, e);
-		if (err) {
-			char msg[sizeof(e->msg)];
-
-			memcpy(msg, e->msg, sizeof(msg));
-			bad(e, "%s:%d: %.200s", name, lineno, msg);
-		}
-	}
-	free(line);
-	if (!err && ferror(in))
-		err = bad(e, "%s: read error", name);
+	err = parse_items(in, name, flags, &items, &n, e);
 	if (err)
-		goto out;
+		return err;
 	for (i = 0; i < n; i++)
 		if (items[i].line < 0)
 			pr_warn(nf, "%s:%d: process %d is gone; its filter %u is not restored\n",
 				name, -items[i].line, items[i].f.match.pid, items[i].f.id);
 
-	/* Pass 2: apply; on failure, put the previous configuration back. */
-	ncur = snapshot(nf, &cur);
-	back = ncur < 0 ? NULL : calloc((size_t)ncur + 1, sizeof(*back));
-	if (ncur < 0 || !back) {
-		err = bad(e, "%s: reading the current configuration: %s", name,
-			  strerror(ncur < 0 ? -ncur : ENOMEM));
+	/* Pass 2: one change under the lock; the journal undoes it whole if
+	 * it fails here or the process dies before the commit. */
+	err = nf_lock(nf);
+	if (err) {
+		nf_bad(e, "%s: %s", name, strerror(-err));
 		goto out;
 	}
-	for (i = 0; i < ncur; i++) {
-		back[i].f = cur[i];
-		back[i].counters = true;
-		back[i].line = 1;
-	}
-	err = apply(nf, items, n, cur, ncur, &at, false);
+	err = nf_txn_begin(nf);
+	if (!err)
+		err = apply(nf, items, n, &at);
 	if (err) {
-		int ae = err, line = n ? abs(items[at].line) : 0;
+		int line = at >= 0 ? abs(items[at].line) : 0;
+		int re = nf_txn_rollback(nf);
 
-		for (i = 0; i < n; i++)	/* whatever of the file got in */
-			if (items[i].line > 0 && items[i].f.id)
-				netfil_filter_del(nf, items[i].f.id);
-		err = apply(nf, back, ncur, NULL, 0, &at, true);
-		bad(e, "%s:%d: %s; %s", name, line, strerror(-ae),
-		    err ? "the previous configuration is only partly back" : "nothing changed");
-		err = ae;
+		nf_bad(e, "%s:%d: %s; %s", name, line, strerror(-err),
+		    re ? "the previous configuration is only partly back" : "nothing changed");
+	} else {
+		err = nf_txn_commit(nf);
+		if (err)
+			nf_bad(e, "%s: committing: %s", name, strerror(-err));
 	}
+	nf_unlock(nf);
 out:
 	free(items);
-	free(back);
-	free(cur);
 	return err;
 }

@@ -92,9 +92,11 @@ up() {
 	shift 4
 	[ "$proto" = udp ] && chunk=1000
 	PORT=$((PORT + 1))
-	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go && mkfifo "$TMP"/go
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/go "$TMP"/done && mkfifo "$TMP"/go
+	# the sink's idle clock starts when the sender is done, not before:
+	# HOOK (netfil load, say) may take any time on a slow machine
 	nsenter --net=/run/netns/$ns "$NFT" sink "$proto" "$addr" $PORT \
-		--ready "$TMP"/r1 --idle 700 > "$TMP"/sink.out &
+		--ready "$TMP"/r1 --idle 700 --done "$TMP"/done > "$TMP"/sink.out &
 	sp=$!
 	wait_file "$TMP"/r1 || return 1
 	$A "$NFT" send "$proto" "$addr" $PORT "$bytes" --chunk $chunk \
@@ -104,6 +106,7 @@ up() {
 	"$@"
 	echo go > "$TMP"/go
 	wait $CP
+	touch "$TMP"/done
 	wait $sp
 	SP=$sp
 	RECEIVED=$(field "$TMP"/sink.out received)

@@ -2,13 +2,15 @@
 /*
  * nftraffic - the traffic generator of netfil's tests and demo.
  *
- *   nftraffic sink   tcp|udp ADDR PORT [--idle MS]        count what arrives
+ *   nftraffic sink   tcp|udp ADDR PORT [--idle MS] [--done FILE]  count what arrives
  *   nftraffic source tcp ADDR PORT BYTES [--idle MS]      serve BYTES per client
  *   nftraffic send   tcp|udp ADDR PORT BYTES [options]    upload BYTES
  *   nftraffic fetch  tcp ADDR PORT [options]              download until EOF
  *   options: --chunk N  --timeout MS  --wait FILE (connect, then wait until
  *            FILE can be read before moving data)  --ready FILE (created
- *            once listening or connected)
+ *            once listening or connected)  --done FILE (sink: the idle
+ *            clock starts only once FILE exists, i.e. the sender is done,
+ *            so a slow step before the sender starts cannot end the sink)
  *
  * Each prints one line of key=value pairs: bytes moved, the error that ended
  * the transfer (err=none, err=timeout or an errno name), elapsed_ms, the
@@ -32,7 +34,7 @@
 #include <unistd.h>
 
 static long chunk = 16384, timeout_ms = 5000, idle_ms = 2000;
-static const char *wait_file, *ready_file;
+static const char *wait_file, *ready_file, *done_file;
 
 static long now_ms(void)
 {
@@ -172,15 +174,36 @@ static void report(const char *what, long long bytes, int err, long start)
 	fflush(stdout);
 }
 
-/* Count bytes until EOF, an error, or idle_ms without data. */
+/* Count bytes until EOF, an error, or idle_ms without data; with
+ * --done, idle_ms counts from the later of the last data and the moment
+ * FILE appeared.  Bounded by 60 s in any case. */
 static int drain(int fd, long long *got, long *start)
 {
 	char *buf = malloc((size_t)chunk);
+	long last = now_ms(), done_at = done_file ? 0 : last, hard = last + 60000;
 	ssize_t n;
 	int err = 0;
 
 	for (;;) {
-		err = -wait_fd(fd, POLLIN, idle_ms);
+		long now = now_ms(), from, wait = 100;
+
+		if (!done_at && !access(done_file, F_OK))
+			done_at = now;
+		if (done_at) {
+			from = last > done_at ? last : done_at;
+			if (now - from >= idle_ms) {
+				err = ETIMEDOUT;
+				break;
+			}
+			wait = from + idle_ms - now;
+		}
+		if (now >= hard) {
+			err = ETIMEDOUT;
+			break;
+		}
+		err = -wait_fd(fd, POLLIN, wait < 100 || !done_file ? wait : 100);
+		if (err == ETIMEDOUT)
+			continue;
 		if (err)
 			break;
 		n = recv(fd, buf, (size_t)chunk, 0);
@@ -193,6 +216,7 @@ static int drain(int fd, long long *got, long *start)
 		if (!*start)
 			*start = now_ms();
 		*got += n;
+		last = now_ms();
 	}
 	free(buf);
 	return err == ETIMEDOUT && *got ? 0 : err;
@@ -323,6 +347,8 @@ int main(int argc, char **argv)
 			timeout_ms = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--idle") && i + 1 < argc)
 			idle_ms = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--done") && i + 1 < argc)
+			done_file = argv[++i];
 		else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
 			wait_file = argv[++i];
 		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)

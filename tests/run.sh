@@ -1,11 +1,13 @@
 #!/bin/bash
 # netfil's whole test suite, as root:
+#   0. unit tests that need no root (make check) and each fuzzer briefly
 #   1. unit tests of the BPF programs (BPF_PROG_TEST_RUN on crafted packets)
 #   2. end-to-end tests with the release CLI
 #   3. netfild: persistence, periods, interfaces, /metrics and access
 #   4. 2 and 3 again with the ASan+UBSan builds of the CLI, daemon and
 #      library
-#   5. the benchmark suite in smoke mode: every measurement runs once and
+#   5. netfild's /metrics while another user floods it, both builds
+#   6. the benchmark suite in smoke mode: every measurement runs once and
 #      must produce a number (speed is never judged here)
 # Each part runs in its own cgroup, pin directory and namespaces and cleans
 # up after itself.  The last line is the total "N passed, N failed".
@@ -49,6 +51,8 @@ unit() {
 	return $rc
 }
 
+part "unit: parsers, periods, save text (no root)" make -s check
+part "fuzz: each harness briefly" make -s fuzz-smoke
 part "unit: BPF programs" unit
 part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
 part "netfild" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" tests/netfild.sh
@@ -56,6 +60,11 @@ part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/e2e.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/netfild.sh
+part "netfild: /metrics under a flood" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" \
+	tests/http_flood.sh
+part "netfild: /metrics under a flood (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
+	NETFILD="$PWD/build/asan/netfild" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1 tests/http_flood.sh
 part "bench: smoke (each measurement yields a number)" bench/bench.sh --smoke --json build/bench-smoke.json
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -24,10 +24,11 @@ static const char *test_name;
 })
 #define ASSERT_OK(err, what) ASSERT_EQ(err, 0, what)
 
-#define RUN_TEST(fn) do {							\
-	test_name = #fn;							\
+/* One test under a name of the caller's (a table row, say). */
+#define RUN_NAMED(name, call) do {						\
+	test_name = (name);							\
 	test_cur_failed = 0;							\
-	fn();									\
+	call;									\
 	if (test_cur_failed) {							\
 		test_failed++;							\
 		printf("FAIL %s\n", test_name);					\
@@ -36,6 +37,7 @@ static const char *test_name;
 		printf("ok   %s\n", test_name);					\
 	}									\
 } while (0)
+#define RUN_TEST(fn) RUN_NAMED(#fn, fn())
 
 #define TEST_SUMMARY() ({							\
 	printf("%d passed, %d failed\n", test_passed, test_failed);		\

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * netfil.h - the layout shared by the BPF programs and libnetfil.
+ * netfil_abi.h - the kernel/user ABI: the layout shared by the BPF programs
+ * and libnetfil (lib/abi.h checks the values libnetfil copies).
  *
  * Everything netfil enforces lives in pinned maps described here, so that
  * limits hold while no netfil process runs.  A filter occupies one "slot":
@@ -12,8 +13,8 @@
  * deleted filter is recognised and ignored instead of charging its
  * successor in the same slot.
  */
-#ifndef NETFIL_SHARED_H
-#define NETFIL_SHARED_H
+#ifndef NETFIL_ABI_H
+#define NETFIL_ABI_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
@@ -146,7 +147,7 @@ struct nf_sock {
 	__u64 start_ns;		/* process start, ns since boot */
 	char comm[NF_COMM_LEN];
 	__u32 n_anc;
-	__u32 stamped_late;	/* 1: found by the load-time walk, not at creation */
+	__u32 pad;
 	struct nf_proc_key anc[NF_ANC_MAX];	/* [0] is the creating process */
 	/* Cache of the socket filters that apply, valid for one sock_gen. */
 	__u32 gen;
@@ -180,7 +181,6 @@ enum nf_ev_type {
 	NF_EV_SOCKET = 1, NF_EV_CONNECT, NF_EV_ACCEPT, NF_EV_BIND, NF_EV_LISTEN,
 	NF_EV_CLOSE, NF_EV_EXCEEDED, NF_EV_FILTER, NF_EV_MAX
 };
-enum nf_filter_op { NF_OP_ADD = 1, NF_OP_CHANGE, NF_OP_RESET, NF_OP_DEL };
 
 struct nf_event {
 	__u16 type;		/* enum nf_ev_type */
@@ -220,7 +220,7 @@ struct nf_event {
 			__u64 admitted;		/* the counter that limit bounds */
 		} exceeded;
 		struct {
-			__u32 op;		/* enum nf_filter_op */
+			__u32 op;		/* enum netfil_filter_op, passed through */
 			__u32 id;
 		} filter;
 	};
@@ -235,6 +235,8 @@ struct nf_globals {
 	__u64 reaper_start;	/* start ticks of reaper_pid */
 	__u64 match_overflow;	/* resolutions that found more than NF_SOCK_MATCH */
 	__u64 rst_passed;	/* RSTs let out of exceeded reject filters */
+	__u64 deleted;		/* filters deleted on request, ever: netfild
+				 * tells a deliberate loss from an accident */
 	__u32 sysctl_id[4];	/* per kind: the filter net.netfil.* acts on */
 	__u64 cgroup_id;	/* where the cgroup programs are attached */
 	__u32 cgroup_level;	/* its depth below the cgroup v2 root */
@@ -248,6 +250,32 @@ struct nf_globals {
 	__u64 sub_lost[NF_MAX_SUBS];	/* events that did not fit, per slot */
 };
 
+/*
+ * nf_txn: the undo journal that makes every change crash-atomic (user
+ * space only; the packet path never reads it).  Key NF_TXN_HEAD holds the
+ * header; key S holds slot S as it was before the change that is under
+ * way.  A change writes a slot's record before it touches the slot, and
+ * commits by clearing head.active, one map update.  Whoever takes the
+ * change lock next and finds head.active set puts every recorded slot of
+ * head.seq back: a kill -9 at any instant leaves the old configuration
+ * or the new one, never a mix.
+ */
+#define NF_TXN_HEAD 0xffffffffu
+
+struct nf_txn_rec {
+	__u32 seq;		/* the change this record belongs to */
+	__u32 active;		/* header only: a change is under way */
+	__u32 sysctl_id[4];	/* header only: nf_globals.sysctl_id before it */
+	struct nf_filter_cfg cfg;
+	struct nf_filter_meta meta;
+	/* nf_filter_state without its lock */
+	__u32 latched[2];
+	__u64 bytes[2];
+	__u64 packets[2];
+	__u64 dropped[2];
+	__u64 latched_ns[2];
+};
+
 /* nf_kick ring buffer: the packet path tells the reaper that a reject
  * filter has just been exceeded, so established TCP connections it blocks
  * can be aborted. */
@@ -256,4 +284,4 @@ struct nf_kick {
 	__u32 dir;
 };
 
-#endif /* NETFIL_SHARED_H */
+#endif /* NETFIL_ABI_H */

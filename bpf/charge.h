@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * charge.h - where a limit is decided: charge() one filter, admit() a
+ * packet to all the filters that apply, take_back() what a refused packet
+ * was counted; blocked() reads the same latch for new traffic.
+ */
+#ifndef NF_CHARGE_H
+#define NF_CHARGE_H
+
+#include "match.h"
+
+enum { CHARGE_SKIP, CHARGE_OK, CHARGE_DROP, CHARGE_CROSSED };
+
+/* What admit() decided.  A refusal names the filter; a crossing (this
+ * packet latched the direction: once per crossing) also says what was
+ * crossed, for the caller's exceeded event and reaper kick. */
+struct nf_verdict {
+	bool refused;
+	bool crossed;
+	__u8 action;		/* the refusing filter's enum nf_action */
+	__u8 who;		/* its index in refs[] */
+	__u32 filter;		/* its id */
+	__u32 dir;		/* enum nf_dir */
+	__u32 limit_kind;	/* crossed: the enum nf_limit */
+	__u64 limit;		/* crossed: that limit ... */
+	__u64 admitted;		/* ... and the counter it bounds */
+};
+
+/*
+ * charge() is where a limit is decided.  Under the filter's lock: a
+ * direction that is already exceeded drops everything; otherwise the packet
+ * is admitted only if admitted-bytes-plus-this-packet stays within the
+ * direction's limit and within iobyte.  The counter therefore never passes
+ * the limit, whatever the other CPU is doing, and the first packet that
+ * would have crossed it latches the direction as exceeded.  Fills v's
+ * action and, for a crossing, what was crossed.
+ */
+static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
+				  struct nf_verdict *v)
+{
+	struct nf_filter_state *st;
+	struct nf_filter_cfg *cfg;
+	__u32 slot = ref->slot;
+	__u64 lim, io, used, mine;
+	__u32 epoch;
+	__u8 action;
+	int ret = CHARGE_OK;
+
+	if (!ref->id)
+		return CHARGE_SKIP;
+	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+	if (!cfg || cfg->id != ref->id || !cfg->on)
+		return CHARGE_SKIP;
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	if (!st)
+		return CHARGE_SKIP;
+	/* the epoch first: user space stores the limits, then the epoch */
+	epoch = cfg->epoch;
+	lim = cfg->limit[dir & 1];
+	io = cfg->limit[NF_LIM_IO];
+	action = cfg->action;
+
+	bpf_spin_lock(&st->lock);
+	used = st->bytes[0] + st->bytes[1];
+	mine = st->bytes[dir & 1];
+	if (st->latched[dir & 1] == epoch) {
+		ret = CHARGE_DROP;
+	} else if ((lim && mine + len > lim) || (io && used + len > io)) {
+		st->latched[dir & 1] = epoch;
+		ret = CHARGE_CROSSED;
+	}
+	if (ret == CHARGE_OK) {
+		st->bytes[dir & 1] += len;
+		st->packets[dir & 1]++;
+	} else {
+		st->dropped[dir & 1] += len;
+	}
+	bpf_spin_unlock(&st->lock);
+	if (ret == CHARGE_OK)
+		return ret;
+	v->action = action;
+	/* no helper may run under the lock; one store per crossing */
+	if (ret == CHARGE_CROSSED) {
+		st->latched_ns[dir & 1] = bpf_ktime_get_ns();
+		if (lim && mine + len > lim) {
+			v->limit_kind = dir & 1;
+			v->limit = lim;
+			v->admitted = mine;
+		} else {
+			v->limit_kind = NF_LIM_IO;
+			v->limit = io;
+			v->admitted = used;
+		}
+	}
+	return ret;
+}
+
+/* Take back what charge() counted: an admission when a later filter
+ * refused the packet, or a drop when the packet went out uncounted after
+ * all.  A reset may have zeroed the counters meanwhile: never wrap. */
+static __always_inline void take_back(const struct nf_ref *ref, int dir, __u32 len,
+				      bool admitted)
+{
+	struct nf_filter_state *st;
+	__u32 slot = ref->slot;
+	__u64 *c;
+
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	if (!st)
+		return;
+	c = admitted ? &st->bytes[dir & 1] : &st->dropped[dir & 1];
+	bpf_spin_lock(&st->lock);
+	*c -= *c < len ? *c : len;
+	if (admitted && st->packets[dir & 1])
+		st->packets[dir & 1]--;
+	bpf_spin_unlock(&st->lock);
+}
+
+/* Charge a packet to the first n filters in refs[]; all must admit it.
+ * On a refusal the filters before the refusing one get their bytes back,
+ * so a filter only counts what actually got through.  References that
+ * charge nothing (stale, off) are cleared in refs[]. */
+static __always_inline struct nf_verdict admit(struct nf_ref *refs, int n, int dir,
+						__u32 len)
+{
+	struct nf_verdict v = {};
+	int i, j, r;
+
+	for (i = 0; i < NF_REFS; i++) {
+		if (i >= n)
+			break;
+		r = charge(&refs[i], dir, len, &v);
+		if (r == CHARGE_SKIP)
+			refs[i].id = 0;
+		if (r == CHARGE_OK || r == CHARGE_SKIP)
+			continue;
+		for (j = 0; j < NF_REFS; j++) {
+			if (j >= i)
+				break;
+			if (refs[j].id)
+				take_back(&refs[j], dir, len, true);
+		}
+		v.refused = true;
+		v.crossed = r == CHARGE_CROSSED;
+		v.who = i;
+		v.filter = refs[i].id;
+		v.dir = dir;
+		break;
+	}
+	return v;
+}
+
+/* A reject filter has just latched: the reaper aborts the established TCP
+ * connections it blocks.  After the exceeded event, which it may cause. */
+static __always_inline void kick_reaper(const struct nf_verdict *v)
+{
+	struct nf_kick k = { .id = v->filter, .dir = v->dir };
+
+	if (v->crossed && v->action == NF_ACT_REJECT)
+		bpf_ringbuf_output(&nf_kick, &k, sizeof(k), 0);
+}
+
+/* A socket is blocked when a "reject" filter that covers it is exceeded in
+ * either direction: a TCP connection cannot work one way only.  Returns
+ * that filter's id, or 0. */
+static __always_inline __u32 blocked(const struct nf_ref *refs)
+{
+	int i;
+
+	for (i = 0; i < NF_REFS; i++) {
+		struct nf_filter_state *st;
+		struct nf_filter_cfg *cfg;
+		__u32 slot = refs[i].slot;
+
+		if (!refs[i].id)
+			continue;
+		cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+		st = bpf_map_lookup_elem(&nf_state, &slot);
+		if (!cfg || !st || cfg->id != refs[i].id || !cfg->on ||
+		    cfg->action != NF_ACT_REJECT)
+			continue;
+		if (st->latched[0] == cfg->epoch || st->latched[1] == cfg->epoch)
+			return refs[i].id;
+	}
+	return 0;
+}
+
+#endif /* NF_CHARGE_H */

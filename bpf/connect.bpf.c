@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* nf_connect4/6, nf_sendmsg4/6: fail fast, refusing new traffic to
+ * exceeded reject filters; connect() also makes a connect event. */
+#include "sock.h"
+#include "match.h"
+#include "charge.h"
+#include "events.h"
+
+static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
+					     __u16 ev_type)
+{
+	struct nf_ref refs[NF_REFS];
+	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+	__u32 raddr[4] = {};
+	__u32 refused;
+
+	if (ctx->sk)
+		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	user_addr(ctx, v6, (__u8 *)raddr);
+	match_refs(rec, v6, raddr, refs);
+	refused = blocked(refs);
+	if (ev_type && subscribed() && (ev = ev_new(ev_type, rec))) {
+		ev->cookie = bpf_get_socket_cookie(ctx);
+		ev->family = v6 ? AF_INET6 : AF_INET;
+		ev->proto = (__u8)ctx->protocol;
+		ev->rport = user_addr(ctx, v6, ev->raddr);
+		ev->connect.refused = !!refused;
+		ev->connect.filter = refused;
+		emit(ev);
+	}
+	return refused ? 0 : 1;	/* 0: the caller gets EPERM */
+}
+
+SEC("cgroup/connect4")
+int nf_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, false, NF_EV_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int nf_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, true, NF_EV_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int nf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, false, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int nf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr_verdict(ctx, true, 0);
+}

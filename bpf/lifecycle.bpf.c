@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A socket's life: nf_sock_create stamps each new TCP/UDP socket with who
+ * created it; nf_bind4/6, nf_sockops (listen, accept, TCP close) and
+ * nf_sock_release (every other close) make its events, once per socket
+ * event: the packet path only adds to the socket's counters.
+ */
+#include "sock.h"
+#include "match.h"
+#include "events.h"
+
+SEC("cgroup/sock_create")
+int nf_sock_create(struct bpf_sock *ctx)
+{
+	struct nf_sock *rec;
+
+	if (!inet_l4(ctx->family, ctx->type, ctx->protocol))
+		return 1;
+	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!rec)
+		return 1;
+	stamp(rec, bpf_get_current_task_btf());
+	rec->family = (__u8)ctx->family;
+	rec->proto = (__u8)ctx->protocol;
+	rec->created_ns = bpf_ktime_get_ns();
+	if (subscribed()) {
+		struct nf_event *ev = ev_new(NF_EV_SOCKET, rec);
+
+		if (ev) {
+			ev->cookie = bpf_get_socket_cookie(ctx);
+			emit(ev);
+		}
+	}
+	return 1;
+}
+
+static __always_inline int bind_event(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+
+	if (!subscribed())
+		return 1;
+	if (ctx->sk)
+		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	if (!rec || !(ev = ev_new(NF_EV_BIND, rec)))
+		return 1;
+	ev->cookie = bpf_get_socket_cookie(ctx);
+	ev->lport = user_addr(ctx, v6, ev->laddr);
+	emit(ev);
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int nf_bind4(struct bpf_sock_addr *ctx)
+{
+	return bind_event(ctx, false);
+}
+
+SEC("cgroup/bind6")
+int nf_bind6(struct bpf_sock_addr *ctx)
+{
+	return bind_event(ctx, true);
+}
+
+static __always_inline void ev_ops_addrs(struct nf_event *ev, struct bpf_sock_ops *ops)
+{
+	if (ops->family == AF_INET6) {
+		__u32 *l = (__u32 *)ev->laddr, *r = (__u32 *)ev->raddr;
+
+		l[0] = ops->local_ip6[0]; l[1] = ops->local_ip6[1];
+		l[2] = ops->local_ip6[2]; l[3] = ops->local_ip6[3];
+		r[0] = ops->remote_ip6[0]; r[1] = ops->remote_ip6[1];
+		r[2] = ops->remote_ip6[2]; r[3] = ops->remote_ip6[3];
+	} else {
+		*(__u32 *)ev->laddr = ops->local_ip4;
+		*(__u32 *)ev->raddr = ops->remote_ip4;
+	}
+	/* local_port is in host order; remote_port is the network-order
+	 * port in the upper half of the word (sock_ops shifts it there) */
+	ev->lport = (__u16)ops->local_port;
+	ev->rport = (__u16)bpf_ntohl(ops->remote_port);
+}
+
+/* The close summary: what the socket moved, when it started, and the
+ * filters it was counted against (its socket filters and its IP filter). */
+static __always_inline void ev_close(struct nf_event *ev, struct nf_sock *rec)
+{
+	struct nf_ref refs[NF_REFS];
+	__u32 i, n = 0;
+
+	ev->close.bytes[0] = rec->bytes[0];
+	ev->close.bytes[1] = rec->bytes[1];
+	ev->close.packets[0] = rec->packets[0];
+	ev->close.packets[1] = rec->packets[1];
+	ev->close.created_ns = rec->created_ns;
+	ev->close.setup_ns = rec->setup_ns;
+	match_refs(rec, ev->family == AF_INET6, (__u32 *)ev->raddr, refs);
+	for (i = 0; i < NF_REFS; i++)
+		if (refs[i].id && n < NF_REFS)
+			ev->close.filters[n++] = refs[i].id;
+	ev->close.n_filters = n;
+	rec->closed = 1;
+}
+
+/* Payload bytes: the kernel's counts of acknowledged sequence space, less
+ * our SYN (counted on the connecting side only) and, when the connection
+ * closed by the FIN handshake, the FIN each way. */
+static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops *ops,
+				       const struct nf_sock *rec)
+{
+	__u32 old = ops->args[0];
+	__u64 in = ops->bytes_received, out = ops->bytes_acked;
+	bool fins = old == TCP_FIN_WAIT2 || old == TCP_CLOSING ||
+		    old == TCP_LAST_ACK || old == TCP_TIME_WAIT;
+
+	if (rec->active && out)
+		out--;	/* our SYN; an accepted socket starts past its SYN-ACK */
+	if (fins && out)
+		out--;
+	if (fins && in)
+		in--;
+	ev->close.payload[0] = in;
+	ev->close.payload[1] = out;
+}
+
+/* TCP's life cycle: listen, the handshake's end (connect done, or an
+ * accepted connection) and, for connections, the final close, where the
+ * kernel still knows the payload bytes. */
+SEC("sockops")
+int nf_sockops(struct bpf_sock_ops *ops)
+{
+	struct nf_sock *rec = NULL;
+	struct nf_event *ev;
+	struct bpf_sock *sk = ops->sk;
+
+	if (sk)
+		rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
+	if (!rec)
+		return 1;
+	switch (ops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+			/* cloned from the listener: start its own tally */
+			rec->bytes[0] = rec->bytes[1] = 0;
+			rec->packets[0] = rec->packets[1] = 0;
+			rec->created_ns = bpf_ktime_get_ns();
+			rec->closed = 0;
+		}
+		rec->setup_ns = bpf_ktime_get_ns();
+		rec->tcp_close_cb = 1;
+		rec->active = ops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
+		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
+					  BPF_SOCK_OPS_STATE_CB_FLAG);
+		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed() &&
+		    (ev = ev_new(NF_EV_ACCEPT, rec))) {
+			ev->cookie = bpf_get_socket_cookie(ops);
+			ev_ops_addrs(ev, ops);
+			emit(ev);
+		}
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		if (subscribed() && (ev = ev_new(NF_EV_LISTEN, rec))) {
+			ev->cookie = bpf_get_socket_cookie(ops);
+			ev_ops_addrs(ev, ops);
+			emit(ev);
+		}
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (ops->args[1] != TCP_CLOSE || rec->closed)
+			break;
+		if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+			rec->closed = 1;
+			break;
+		}
+		ev->cookie = bpf_get_socket_cookie(ops);
+		ev_ops_addrs(ev, ops);
+		ev_close(ev, rec);
+		ev_payload(ev, ops, rec);
+		emit(ev);
+		break;
+	}
+	return 1;
+}
+
+/* close() of every other socket: UDP, and TCP that never connected. */
+SEC("cgroup/sock_release")
+int nf_sock_release(struct bpf_sock *ctx)
+{
+	struct nf_sock *rec;
+	struct nf_event *ev;
+
+	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
+	if (!rec || rec->closed || rec->tcp_close_cb)
+		return 1;
+	if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+		rec->closed = 1;
+		return 1;
+	}
+	ev->cookie = bpf_get_socket_cookie(ctx);
+	__builtin_memcpy(ev->laddr, rec->laddr, 16);
+	__builtin_memcpy(ev->raddr, rec->raddr, 16);
+	ev->lport = rec->lport;
+	ev->rport = rec->rport;
+	ev_close(ev, rec);
+	emit(ev);
+	return 1;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * maps.h - every map of netfil, as one declaration for all objects.
+ * maps.bpf.c defines them (NF_MAPS_DEFINE); every other object declares
+ * them extern, and the BPF linker binds those to the one definition and
+ * refuses one that does not match it.  Their layout: netfil_abi.h.
+ */
+#ifndef NF_MAPS_H
+#define NF_MAPS_H
+
+#include "common.h"
+
+#ifdef NF_MAPS_DEFINE
+#define NF_MAP
+#else
+#define NF_MAP extern
+#endif
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nf_filter_cfg);
+} nf_cfg SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_filter_state);
+} nf_state SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_filter_meta);
+} nf_meta SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_SOCKET);
+	__type(key, struct nf_proc_key);
+	__type(value, struct nf_proc_val);
+} nf_procs SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NF_MAX_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_ip4_key);
+	__type(value, struct nf_ref);
+} nf_ip4 SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NF_MAX_IP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_ip6_key);
+	__type(value, struct nf_ref);
+} nf_ip6 SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_IFACES);
+	__type(key, struct nf_if_key);
+	__type(value, struct nf_if_val);
+} nf_ifaces SEC(".maps");
+
+/* BPF_F_CLONE: a socket accepted from a listener inherits its record. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct nf_sock);
+} nf_socks SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nf_globals);
+} nf_globals SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} nf_kick SEC(".maps");
+
+/* The undo journal of user space's changes (netfil_abi.h); never read here. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_FILTERS + 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct nf_txn_rec);
+} nf_txn SEC(".maps");
+
+/* Each event subscriber brings its own ring buffer and puts it in a slot
+ * here, so that every subscriber sees every event and a slow one loses
+ * only its own (counted in nf_globals.sub_lost). */
+struct nf_sub_rb {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NF_SUB_RB_BYTES);
+};
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NF_MAX_SUBS);
+	__type(key, __u32);
+	__array(values, struct nf_sub_rb);
+} nf_subs SEC(".maps");
+
+/* Events are built here, not on the stack (512 bytes, already busy). */
+struct nf_scratch {
+	__u32 busy;
+	__u32 pad;
+	struct nf_event ev;
+};
+
+/* Two per CPU: a softirq program (ingress, sockops) may interrupt one in
+ * process context (sock_release, connect, egress) halfway through. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct nf_scratch);
+} nf_scratch SEC(".maps");
+
+static __always_inline struct nf_globals *globals(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&nf_globals, &zero);
+}
+
+#endif /* NF_MAPS_H */

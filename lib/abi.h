@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel/user ABI, checked at compile time: every value libnetfil
+ * copies or casts between its public enums (netfil.h) and the kernel's
+ * (bpf/netfil_abi.h), and every array copied between the two, must agree.
+ */
+#ifndef LIBNETFIL_ABI_H
+#define LIBNETFIL_ABI_H
+
+#include "netfil.h"
+#include "../bpf/netfil_abi.h"
+
+#define NF_ABI_SAME(a, b) _Static_assert((long long)(a) == (long long)(b), #a " != " #b)
+#define NF_ABI_LEN(arr) (sizeof(arr) / sizeof((arr)[0]))
+
+/* filter kinds: nf_filter_cfg.kind, nf_filter_meta.kind */
+NF_ABI_SAME(NETFIL_SOCKET, NF_KIND_SOCKET);
+NF_ABI_SAME(NETFIL_IP, NF_KIND_IP);
+NF_ABI_SAME(NETFIL_IFACE, NF_KIND_IFACE);
+
+/* actions: nf_filter_cfg.action */
+NF_ABI_SAME(NETFIL_REJECT, NF_ACT_REJECT);
+NF_ABI_SAME(NETFIL_DROP, NF_ACT_DROP);
+
+/* directions: the index of every [2] counter and latch */
+NF_ABI_SAME(NETFIL_IN, NF_IN);
+NF_ABI_SAME(NETFIL_OUT, NF_OUT);
+
+/* limits: the index of nf_filter_cfg.limit[], nf_event.exceeded.limit_kind */
+NF_ABI_SAME(NETFIL_IBYTE, NF_LIM_IN);
+NF_ABI_SAME(NETFIL_OBYTE, NF_LIM_OUT);
+NF_ABI_SAME(NETFIL_IOBYTE, NF_LIM_IO);
+NF_ABI_SAME(NF_ABI_LEN(((struct netfil_filter *)0)->limit), NF_LIM_MAX);
+NF_ABI_SAME(NF_ABI_LEN(((struct nf_filter_cfg *)0)->limit), NF_LIM_MAX);
+
+/* event types: nf_event.type; NETFIL_EV_LOST is libnetfil's own */
+NF_ABI_SAME(NETFIL_EV_SOCKET, NF_EV_SOCKET);
+NF_ABI_SAME(NETFIL_EV_CONNECT, NF_EV_CONNECT);
+NF_ABI_SAME(NETFIL_EV_ACCEPT, NF_EV_ACCEPT);
+NF_ABI_SAME(NETFIL_EV_BIND, NF_EV_BIND);
+NF_ABI_SAME(NETFIL_EV_LISTEN, NF_EV_LISTEN);
+NF_ABI_SAME(NETFIL_EV_CLOSE, NF_EV_CLOSE);
+NF_ABI_SAME(NETFIL_EV_EXCEEDED, NF_EV_EXCEEDED);
+NF_ABI_SAME(NETFIL_EV_FILTER, NF_EV_FILTER);
+NF_ABI_SAME(NETFIL_EV_LOST, NF_EV_MAX);
+
+/* nf_event.filter.op is enum netfil_filter_op, which the kernel passes
+ * through; nf_filter_meta.period is enum netfil_every, in a byte */
+_Static_assert(NETFIL_MONTHLY <= 0xff, "enum netfil_every fits nf_filter_meta.period");
+
+/* arrays copied whole or indexed by a kernel value */
+NF_ABI_SAME(NETFIL_MAX_IFACES_PER_FILTER, NF_IF_PER_FILTER);
+NF_ABI_SAME(NETFIL_IFNAME_LEN, NF_IFNAME_LEN);
+NF_ABI_SAME(sizeof(((struct netfil_event *)0)->comm), NF_COMM_LEN);
+NF_ABI_SAME(sizeof(((struct netfil_event *)0)->laddr), sizeof(((struct nf_event *)0)->laddr));
+NF_ABI_SAME(sizeof(((struct netfil_event *)0)->raddr), sizeof(((struct nf_event *)0)->raddr));
+NF_ABI_SAME(NF_ABI_LEN(((struct netfil_event *)0)->close.filters),
+	    NF_ABI_LEN(((struct nf_event *)0)->close.filters));
+NF_ABI_SAME(NF_ABI_LEN(((struct netfil_status *)0)->n_filters), NF_KIND_IFACE + 1);
+NF_ABI_SAME(NF_ABI_LEN(((struct nf_globals *)0)->sysctl_id), NF_KIND_IFACE + 1);
+NF_ABI_SAME(NF_ABI_LEN(((struct nf_txn_rec *)0)->sysctl_id), NF_KIND_IFACE + 1);
+
+#undef NF_ABI_LEN
+#undef NF_ABI_SAME
+
+#endif /* LIBNETFIL_ABI_H */

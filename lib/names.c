@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Every word netfil shows a user, in one place: the text output, restore
+ * files, JSON, /status, /metrics labels, sysctl keys and events all take
+ * their words from here, so that one thing has one name everywhere.
+ * Only the joining differs by syntax: "bytes-in" in restore files,
+ * "bytes_in" in sysctl keys (sysctl's own style), {"bytes": {"in": N}} in
+ * JSON and "bytes in N" in the text output.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "internal.h"
+
+static const char *const kind_names[] = {
+	[NETFIL_SOCKET] = "socket", [NETFIL_IP] = "ip", [NETFIL_IFACE] = "interface",
+};
+static const char *const action_names[] = {
+	[NETFIL_REJECT] = "reject", [NETFIL_DROP] = "drop",
+};
+static const char *const dir_names[] = { [NETFIL_IN] = "in", [NETFIL_OUT] = "out" };
+static const char *const limit_names[] = {
+	[NETFIL_IBYTE] = "ibyte", [NETFIL_OBYTE] = "obyte", [NETFIL_IOBYTE] = "iobyte",
+};
+static const char *const every_names[] = {
+	[NETFIL_PERIOD_NONE] = "none", [NETFIL_HOURLY] = "hourly", [NETFIL_DAILY] = "daily",
+	[NETFIL_WEEKLY] = "weekly", [NETFIL_MONTHLY] = "monthly",
+};
+static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+/* The per-direction counters, as restore files and sysctl spell them
+ * ('-' becomes '_' in sysctl keys and JSON). */
+static const char *const counter_names[] = {
+	[NETFIL_C_BYTES] = "bytes", [NETFIL_C_PACKETS] = "packets",
+	[NETFIL_C_DROPPED] = "dropped", [NETFIL_C_EXCEEDED] = "exceeded",
+	[NETFIL_C_EXCEEDED_AT] = "exceeded-at", [NETFIL_C_EXCEEDED_TIME] = "exceeded-time",
+};
+
+#define NAME(tab, i) ((unsigned int)(i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "?")
+
+const char *netfil_kind_name(enum netfil_kind kind) { return NAME(kind_names, kind); }
+const char *netfil_action_name(enum netfil_action a) { return NAME(action_names, a); }
+const char *netfil_dir_name(enum netfil_dir d) { return NAME(dir_names, d); }
+const char *netfil_limit_name(enum netfil_limit l) { return NAME(limit_names, l); }
+const char *netfil_every_name(enum netfil_every e) { return NAME(every_names, e); }
+const char *netfil_day_name(int wday) { return NAME(day_names, wday); }
+const char *netfil_onoff_name(bool on) { return on ? "on" : "off"; }
+
+const char *netfil_exceeded_name(const bool exceeded[2])
+{
+	return exceeded[0] && exceeded[1] ? "in,out" : exceeded[0] ? "in" :
+	       exceeded[1] ? "out" : "none";
+}
+
+int netfil_exceeded_parse(const char *s, bool exceeded[2])
+{
+	static const bool v[4][2] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(s, netfil_exceeded_name(v[i]))) {
+			exceeded[0] = v[i][0];
+			exceeded[1] = v[i][1];
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* "bytes-in" (sep '-'), "bytes_in" (sep '_'), "bytes" (dir < 0). */
+void netfil_counter_key(enum netfil_counter c, int dir, char sep, char *buf, size_t len)
+{
+	char *p;
+
+	snprintf(buf, len, "%s", NAME(counter_names, c));
+	if (dir >= 0)
+		snprintf(buf + strlen(buf), len - strlen(buf), "-%s", NAME(dir_names, dir));
+	for (p = buf; *p; p++)
+		if (*p == '-')
+			*p = sep;
+}
+
+/* Look a word up in a name table: its index, or -EINVAL. */
+static int lookup(const char *const *tab, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (tab[i] && !strcmp(tab[i], s))
+			return i;
+	return -EINVAL;
+}
+
+int netfil_kind_parse(const char *s)
+{
+	return lookup(kind_names, (int)(sizeof(kind_names) / sizeof(kind_names[0])), s);
+}
+
+int netfil_action_parse(const char *s)
+{
+	return lookup(action_names, (int)(sizeof(action_names) / sizeof(action_names[0])), s);
+}
+
+int netfil_limit_parse(const char *s)
+{
+	return lookup(limit_names, (int)(sizeof(limit_names) / sizeof(limit_names[0])), s);
+}
+
+int netfil_every_parse(const char *s)
+{
+	return lookup(every_names, (int)(sizeof(every_names) / sizeof(every_names[0])), s);
+}
+
+/* "mon" or "monday", nothing else ("monkey" is no day). */
+int netfil_day_parse(const char *s)
+{
+	static const char *const full[7] = { "sunday", "monday", "tuesday", "wednesday",
+					     "thursday", "friday", "saturday" };
+	int i;
+
+	for (i = 0; i < 7; i++)
+		if (!strcmp(s, day_names[i]) || !strcmp(s, full[i]))
+			return i;
+	return -EINVAL;
+}
+
+/* An interface of an interface filter: attached to an index, or waiting
+ * for the interface to appear. */
+const char *netfil_attach_name(uint32_t ifindex)
+{
+	return ifindex ? "attached" : "waiting";
+}
+
+/* "2026-11-30T20:01:02.345Z" */
+void netfil_format_wall(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned int)(ns / 1000000ULL % 1000));
+}
