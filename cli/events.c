@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,6 @@ static void on_signal(int sig)
 	(void)sig;
 	stop = 1;
 }
-
-static const char *const dir_names[2] = { "in", "out" };
-static const char *const limit_names[3] = { "ibyte", "obyte", "iobyte" };
-static const char *const op_names[] = { "", "add", "change", "reset", "del" };
 
 static bool names_filter(const struct netfil_event *ev, uint32_t id)
 {
@@ -65,17 +62,20 @@ static bool selected(const struct netfil_event *ev, const struct sel *s)
 	return !s->filter || names_filter(ev, s->filter);
 }
 
+/* What an event does not know is zero: no address and no port. */
+static bool known(int family, const uint8_t *a, uint16_t port)
+{
+	static const uint8_t zero[16];
+
+	return port || memcmp(a, zero, family == AF_INET6 ? 16 : 4);
+}
+
 static void addr_str(int family, const uint8_t *a, uint16_t port, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
 	inet_ntop(family, a, ip, sizeof(ip));
 	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-}
-
-static const char *proto_name(int proto)
-{
-	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "-";
 }
 
 static void time_str(uint64_t wall_ns, char *buf, size_t len)
@@ -89,10 +89,30 @@ static void time_str(uint64_t wall_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06lluZ", s, (unsigned long long)(wall_ns % 1000000000ULL) / 1000);
 }
 
+static json_t *in_out(uint64_t in, uint64_t out)
+{
+	return json_pack("{s:I,s:I}", netfil_dir_name(NETFIL_IN), (json_int_t)in,
+			 netfil_dir_name(NETFIL_OUT), (json_int_t)out);
+}
+
+static void set_addr(json_t *o, const char *akey, const char *pkey, int family,
+		     const uint8_t *a, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN] = "?";
+
+	if (!known(family, a, port))
+		return;
+	inet_ntop(family, a, buf, sizeof(buf));
+	json_object_set_new(o, akey, json_string(buf));
+	json_object_set_new(o, pkey, json_integer(port));
+}
+
+/* Only the fields the event has: a filter event has no process or socket,
+ * a socket before bind or connect no addresses. */
 static json_t *event_json(const struct netfil_event *ev)
 {
-	char t[64], a[64];
 	json_t *o, *arr;
+	char t[64];
 	int i;
 
 	time_str(ev->wall_ns, t, sizeof(t));
@@ -112,30 +132,25 @@ static json_t *event_json(const struct netfil_event *ev)
 			json_object_set_new(o, "exe", json_string(ev->exe));
 	}
 	if (ev->family) {
-		json_object_set_new(o, "sock", json_integer((json_int_t)ev->sock_id));
-		json_object_set_new(o, "family", json_string(ev->family == AF_INET6 ? "ipv6" : "ipv4"));
-		json_object_set_new(o, "proto", json_string(proto_name(ev->proto)));
-		inet_ntop(ev->family, ev->laddr, a, sizeof(a));
-		json_object_set_new(o, "laddr", json_string(a));
-		json_object_set_new(o, "lport", json_integer(ev->lport));
-		inet_ntop(ev->family, ev->raddr, a, sizeof(a));
-		json_object_set_new(o, "raddr", json_string(a));
-		json_object_set_new(o, "rport", json_integer(ev->rport));
+		if (ev->sock_id)
+			json_object_set_new(o, "sock", json_integer((json_int_t)ev->sock_id));
+		json_object_set_new(o, "family", json_string(netfil_family_name(ev->family)));
+		json_object_set_new(o, "proto", json_string(netfil_proto_name(ev->proto)));
+		set_addr(o, "laddr", "lport", ev->family, ev->laddr, ev->lport);
+		set_addr(o, "raddr", "rport", ev->family, ev->raddr, ev->rport);
 	}
 	switch (ev->type) {
 	case NETFIL_EV_CONNECT:
-		json_object_set_new(o, "verdict", json_string(ev->connect.refused ? "refused" : "allowed"));
+		json_object_set_new(o, "verdict", json_string(netfil_verdict_name(ev->connect.refused)));
 		if (ev->connect.refused)
 			json_object_set_new(o, "filter", json_integer(ev->connect.filter));
 		break;
 	case NETFIL_EV_CLOSE:
-		json_object_set_new(o, "bytes", json_pack("{s:I,s:I}", "in", (json_int_t)ev->close.bytes[0],
-							  "out", (json_int_t)ev->close.bytes[1]));
-		json_object_set_new(o, "packets", json_pack("{s:I,s:I}", "in", (json_int_t)ev->close.packets[0],
-							    "out", (json_int_t)ev->close.packets[1]));
-		if (ev->proto == 6)
-			json_object_set_new(o, "payload", json_pack("{s:I,s:I}",
-				"in", (json_int_t)ev->close.payload[0], "out", (json_int_t)ev->close.payload[1]));
+		json_object_set_new(o, "bytes", in_out(ev->close.bytes[0], ev->close.bytes[1]));
+		json_object_set_new(o, "packets", in_out(ev->close.packets[0], ev->close.packets[1]));
+		if (ev->proto == IPPROTO_TCP)
+			json_object_set_new(o, "payload", in_out(ev->close.payload[0],
+								 ev->close.payload[1]));
 		json_object_set_new(o, "created_ns", json_integer((json_int_t)ev->close.created_ns));
 		json_object_set_new(o, "setup_ns", json_integer((json_int_t)ev->close.setup_ns));
 		json_object_set_new(o, "duration_ns", json_integer((json_int_t)ev->close.duration_ns));
@@ -146,13 +161,13 @@ static json_t *event_json(const struct netfil_event *ev)
 		break;
 	case NETFIL_EV_EXCEEDED:
 		json_object_set_new(o, "filter", json_integer(ev->exceeded.filter));
-		json_object_set_new(o, "dir", json_string(dir_names[ev->exceeded.dir & 1]));
-		json_object_set_new(o, "limit", json_string(limit_names[ev->exceeded.limit % 3]));
+		json_object_set_new(o, "dir", json_string(netfil_dir_name(ev->exceeded.dir)));
+		json_object_set_new(o, "limit", json_string(netfil_limit_name(ev->exceeded.limit)));
 		json_object_set_new(o, "limit_bytes", json_integer((json_int_t)ev->exceeded.limit_bytes));
 		json_object_set_new(o, "admitted", json_integer((json_int_t)ev->exceeded.admitted));
 		break;
 	case NETFIL_EV_FILTER:
-		json_object_set_new(o, "op", json_string(op_names[ev->filter.op % 5]));
+		json_object_set_new(o, "op", json_string(netfil_filter_op_name(ev->filter.op)));
 		json_object_set_new(o, "filter", json_integer(ev->filter.id));
 		break;
 	default:
@@ -163,7 +178,7 @@ static json_t *event_json(const struct netfil_event *ev)
 
 static void event_print(const struct netfil_event *ev)
 {
-	char t[64], l[80], r[80];
+	char t[64], a[80], b[4][32];
 	int i;
 
 	time_str(ev->wall_ns, t, sizeof(t));
@@ -173,39 +188,49 @@ static void event_print(const struct netfil_event *ev)
 		return;
 	}
 	if (ev->family) {
-		addr_str(ev->family, ev->laddr, ev->lport, l, sizeof(l));
-		addr_str(ev->family, ev->raddr, ev->rport, r, sizeof(r));
-		printf(" %s %s -> %s sock %llu", proto_name(ev->proto), l, r,
-		       (unsigned long long)ev->sock_id);
+		printf(" %s", netfil_proto_name(ev->proto));
+		if (known(ev->family, ev->laddr, ev->lport)) {
+			addr_str(ev->family, ev->laddr, ev->lport, a, sizeof(a));
+			printf(" %s", a);
+		}
+		if (known(ev->family, ev->raddr, ev->rport)) {
+			addr_str(ev->family, ev->raddr, ev->rport, a, sizeof(a));
+			printf(" -> %s", a);
+		}
+		if (ev->sock_id)
+			printf(" sock %llu", (unsigned long long)ev->sock_id);
 	}
 	if (ev->tgid)
 		printf(" pid %u tgid %u uid %u comm %s", ev->pid, ev->tgid, ev->uid, ev->comm);
 	switch (ev->type) {
 	case NETFIL_EV_CONNECT:
 		if (ev->connect.refused)
-			printf(" refused by filter %u", ev->connect.filter);
+			printf(" %s by filter %u", netfil_verdict_name(true), ev->connect.filter);
 		else
-			printf(" allowed");
+			printf(" %s", netfil_verdict_name(false));
 		break;
 	case NETFIL_EV_CLOSE:
-		printf(" in %lluB/%llup out %lluB/%llup",
-		       (unsigned long long)ev->close.bytes[0], (unsigned long long)ev->close.packets[0],
-		       (unsigned long long)ev->close.bytes[1], (unsigned long long)ev->close.packets[1]);
-		if (ev->proto == 6)
-			printf(" payload in %llu out %llu", (unsigned long long)ev->close.payload[0],
-			       (unsigned long long)ev->close.payload[1]);
+		printf(" in %s/%llup out %s/%llup",
+		       size_str(ev->close.bytes[0], "B", b[0], sizeof(b[0])),
+		       (unsigned long long)ev->close.packets[0],
+		       size_str(ev->close.bytes[1], "B", b[1], sizeof(b[1])),
+		       (unsigned long long)ev->close.packets[1]);
+		if (ev->proto == IPPROTO_TCP)
+			printf(" payload in %s out %s",
+			       size_str(ev->close.payload[0], "", b[2], sizeof(b[2])),
+			       size_str(ev->close.payload[1], "", b[3], sizeof(b[3])));
 		printf(" duration %.6fs", (double)ev->close.duration_ns / 1e9);
 		for (i = 0; i < ev->close.n_filters; i++)
 			printf("%s%u", i ? "," : " filters ", ev->close.filters[i]);
 		break;
 	case NETFIL_EV_EXCEEDED:
-		printf(" filter %u %s %s %llu admitted %llu", ev->exceeded.filter,
-		       dir_names[ev->exceeded.dir & 1], limit_names[ev->exceeded.limit % 3],
-		       (unsigned long long)ev->exceeded.limit_bytes,
-		       (unsigned long long)ev->exceeded.admitted);
+		printf(" filter %u %s %s %s admitted %s", ev->exceeded.filter,
+		       netfil_dir_name(ev->exceeded.dir), netfil_limit_name(ev->exceeded.limit),
+		       size_str(ev->exceeded.limit_bytes, "", b[0], sizeof(b[0])),
+		       size_str(ev->exceeded.admitted, "", b[1], sizeof(b[1])));
 		break;
 	case NETFIL_EV_FILTER:
-		printf(" %s filter %u", op_names[ev->filter.op % 5], ev->filter.id);
+		printf(" %s filter %u", netfil_filter_op_name(ev->filter.op), ev->filter.id);
 		break;
 	default:
 		break;
@@ -221,8 +246,8 @@ static int on_event(const struct netfil_event *ev, void *ctx)
 		json_t *o = event_json(ev);
 
 		/* one object per line, whatever -p says: a stream of lines */
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		json_dumpf(o, json_out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', json_out);
 		json_decref(o);
 	} else {
 		event_print(ev);
@@ -232,10 +257,16 @@ static int on_event(const struct netfil_event *ev, void *ctx)
 
 static int parse_sel(int argc, char **argv, struct sel *s)
 {
+	static const char *const words[] = { "pid", "type", "filter" };
+	const char *types[NETFIL_EV_LOST];
 	char buf[256], *tok, *save;
 	int i, t;
 
+	for (t = NETFIL_EV_SOCKET; t < NETFIL_EV_LOST; t++)
+		types[t - 1] = netfil_event_type_name((enum netfil_event_type)t);
 	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "pid") && strcmp(argv[i], "type") && strcmp(argv[i], "filter"))
+			return fail_unknown("argument", argv[i], words, 3);
 		if (i + 1 >= argc)
 			return fail("missing value after '%s'", argv[i]);
 		if (!strcmp(argv[i], "pid")) {
@@ -244,18 +275,16 @@ static int parse_sel(int argc, char **argv, struct sel *s)
 		} else if (!strcmp(argv[i], "filter")) {
 			if (parse_u32(argv[++i], &s->filter) || !s->filter)
 				return fail("invalid filter id '%s'", argv[i]);
-		} else if (!strcmp(argv[i], "type")) {
+		} else {
 			snprintf(buf, sizeof(buf), "%s", argv[++i]);
 			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 				t = netfil_event_type_parse(tok);
 				if (t < 0 || t == NETFIL_EV_LOST)
-					return fail("unknown event type '%s'", tok);
+					return fail_unknown("event type", tok, types, NETFIL_EV_LOST - 1);
 				s->types |= 1u << t;
 			}
 			if (!s->types)
 				return fail("empty event type list '%s'", argv[i]);
-		} else {
-			return fail("unknown argument '%s'", argv[i]);
 		}
 	}
 	return 0;

@@ -39,15 +39,15 @@ int parse_match(int argc, char **argv, struct netfil_match *m)
 
 void filter_print(const struct netfil_filter *f)
 {
-	char m[256];
+	char m[256], b[4][32];
 	int i;
 
 	netfil_format_match(&f->match, m, sizeof(m));
 	printf("%u: %s %s %s action %s", f->id, netfil_kind_name(f->match.kind), m,
 	       netfil_onoff_name(f->on), netfil_action_name(f->action));
 	for (i = NETFIL_IBYTE; i <= NETFIL_IOBYTE; i++)
-		printf(" %s %llu", netfil_limit_name((enum netfil_limit)i),
-		       (unsigned long long)f->limit[i]);
+		printf(" %s %s", netfil_limit_name((enum netfil_limit)i),
+		       size_str(f->limit[i], "", b[0], sizeof(b[0])));
 	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];
@@ -69,9 +69,11 @@ void filter_print(const struct netfil_filter *f)
 			printf(" in another network namespace (cookie %llu)\n",
 			       (unsigned long long)f->netns);
 	}
-	printf("    bytes in %llu out %llu dropped in %llu out %llu exceeded %s",
-	       (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
-	       (unsigned long long)f->dropped[0], (unsigned long long)f->dropped[1],
+	printf("    bytes in %s out %s dropped in %s out %s exceeded %s",
+	       size_str(f->bytes[0], "", b[0], sizeof(b[0])),
+	       size_str(f->bytes[1], "", b[1], sizeof(b[1])),
+	       size_str(f->dropped[0], "", b[2], sizeof(b[2])),
+	       size_str(f->dropped[1], "", b[3], sizeof(b[3])),
 	       netfil_exceeded_name(f->exceeded));
 	for (i = 0; i < 2; i++)
 		if (f->exceeded_wall[i]) {
@@ -159,8 +161,9 @@ static int filter_list(int argc, char **argv)
 	n = netfil_filter_list(nf, all, n);
 	netfil_close(nf);
 	if (json_output) {
-		netfil_filters_json_write(all, n, stdout, json_flags());
-		fputc('\n', stdout);
+		json_doc_begin();
+		netfil_filters_json_write(all, n, json_out, json_flags());
+		json_doc_end();
 	} else {
 		for (i = 0; i < n; i++)
 			filter_print(&all[i]);
@@ -241,7 +244,9 @@ static int reset_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 	if (argc)
 		return fail("unexpected argument '%s'", argv[0]);
 	err = netfil_filter_reset(nf, id);
-	return err ? fail_errno(err, "resetting filter") : 0;
+	if (err)
+		return fail_errno(err, "resetting filter");
+	return json_output ? print_filter(nf, id) : 0;
 }
 
 static int del_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
@@ -253,7 +258,11 @@ static int del_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 	if (argc)
 		return fail("unexpected argument '%s'", argv[0]);
 	err = netfil_filter_del(nf, id);
-	return err ? fail_errno(err, "deleting filter") : 0;
+	if (err)
+		return fail_errno(err, "deleting filter");
+	if (json_output)
+		json_print(json_pack("{s:I}", "id", (json_int_t)id));
+	return 0;
 }
 
 static int filter_show(int argc, char **argv) { return with_filter(argc, argv, show_fn); }
@@ -277,9 +286,13 @@ int do_roll(int argc, char **argv)
 		 * the clock caught up: times ahead of it are refused */
 		if (now > time(NULL))
 			return fail("time '%s' is ahead of the clock", argv[1]);
+	} else if (argc == 1 && !strcmp(argv[0], "now")) {
+		return fail("missing TIME after 'now'");
 	} else if (argc) {
-		return fail(argc == 1 && !strcmp(argv[0], "now") ? "missing TIME after '%s'" :
-			    "unknown argument '%s'", argv[0]);
+		static const char *const words[] = { "now" };
+
+		return strcmp(argv[0], "now") ? fail_unknown("argument", argv[0], words, 1) :
+		       fail("unexpected argument '%s'", argv[2]);
 	}
 	if (open_netfil(&nf))
 		return -1;
@@ -294,17 +307,29 @@ int do_roll(int argc, char **argv)
 	return 0;
 }
 
+static int filter_help(int argc, char **argv)
+{
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	usage("filter", stdout);
+	return 0;
+}
+
 static const struct cmd filter_cmds[] = {
 	{ "add", filter_add },
 	{ "list", filter_list },
+	{ "ls", filter_list },
 	{ "show", filter_show },
 	{ "set", filter_set },
 	{ "reset", filter_reset },
 	{ "del", filter_del },
+	{ "delete", filter_del },
+	{ "rm", filter_del },
+	{ "help", filter_help },
 	{ 0 }
 };
 
 int do_filter(int argc, char **argv)
 {
-	return cmd_select(filter_cmds, argc, argv);
+	return cmd_select(filter_cmds, "filter", argc, argv);
 }

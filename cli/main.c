@@ -28,22 +28,30 @@
 #define CAP_BPF 39
 #endif
 
-bool json_output, pretty_output;
+bool json_output, pretty_output, human_output;
+FILE *json_out;
 const char *fail_context;
 static bool verbose;
 struct netfil_opts nf_opts;
+/* -j batch: every command's document goes into one array */
+static bool batch_json;
+static int batch_docs;
 
 int fail(const char *fmt, ...)
 {
+	char msg[1024];
+	int n = 0;
 	va_list ap;
 
-	fprintf(stderr, "netfil: ");
 	if (fail_context)
-		fprintf(stderr, "%s: ", fail_context);
+		n = snprintf(msg, sizeof(msg), "%s: ", fail_context);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (json_output)
+		json_print(json_pack("{s:s}", "error", msg));
+	else
+		fprintf(stderr, "netfil: %s\n", msg);
 	return -1;
 }
 
@@ -74,27 +82,128 @@ bool is_prefix(const char *pfx, const char *str)
 	return pfx && *pfx && !strncmp(pfx, str, strlen(pfx));
 }
 
-int cmd_select(const struct cmd *cmds, int argc, char **argv)
+/* Optimal string alignment distance: a swap of two neighbours ("fliter")
+ * is one edit, as a typo is. */
+static int distance(const char *a, const char *b)
 {
-	int i;
+	int la = (int)strlen(a), lb = (int)strlen(b), d[33][33], i, j, v;
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/* Close: one edit in a word of up to 4 letters, two in a longer one, or
+ * the start of the name ("fil" for "filter"), which ranks after those.
+ * A suggestion only: nothing runs on a guess. */
+const char *suggest(const char *word, const char *const *words, int n)
+{
+	int len = (int)strlen(word), i, d, score, best = 99;
+	const char *pick = NULL;
+
+	for (i = 0; i < n; i++) {
+		d = distance(word, words[i]);
+		if (d <= (len <= 4 ? 1 : 2))
+			score = 2 * d;
+		else if (len >= 2 && is_prefix(word, words[i]))
+			score = 5;
+		else
+			continue;
+		if (score < best) {
+			best = score;
+			pick = words[i];
+		}
+	}
+	return pick;
+}
+
+int fail_unknown(const char *what, const char *word, const char *const *words, int n)
+{
+	const char *s = suggest(word, words, n);
+
+	if (s)
+		return fail("unknown %s '%s' (did you mean '%s'?)", what, word, s);
+	return fail("unknown %s '%s'", what, word);
+}
+
+int cmd_select(const struct cmd *cmds, const char *topic, int argc, char **argv)
+{
+	const char *names[64], *s;
+	int i, j, n = 0;
 
 	if (argc < 1)
-		return fail("missing command (try 'netfil help')");
-	for (i = 0; cmds[i].name; i++)
-		if (!strcmp(argv[0], cmds[i].name))
-			return cmds[i].func(argc - 1, argv + 1);
-	return fail("unknown command '%s' (try 'netfil help')", argv[0]);
+		return fail("missing command (try 'netfil %s%shelp')", topic ? topic : "",
+			    topic ? " " : "");
+	for (i = 0; cmds[i].name; i++) {
+		if (strcmp(argv[0], cmds[i].name)) {
+			for (j = 0; j < i && cmds[j].func != cmds[i].func; j++)
+				;
+			if (j == i && n < 64)
+				names[n++] = cmds[i].name;
+			continue;
+		}
+		/* "OBJECT help", "OBJECT COMMAND help", as bpftool and ip */
+		if (argc == 2 && !strcmp(argv[1], "help")) {
+			usage(topic ? topic : cmds[i].name, stdout);
+			return 0;
+		}
+		return cmds[i].func(argc - 1, argv + 1);
+	}
+	s = suggest(argv[0], names, n);
+	if (s)
+		return fail("unknown command '%s' (did you mean '%s'?)", argv[0], s);
+	return fail("unknown command '%s' (try 'netfil %s%shelp')", argv[0],
+		    topic ? topic : "", topic ? " " : "");
+}
+
+const char *size_str(uint64_t bytes, const char *unit, char *buf, size_t len)
+{
+	if (human_output && bytes >= 1024)
+		netfil_format_size_human(bytes, buf, len);
+	else
+		snprintf(buf, len, "%llu%s", (unsigned long long)bytes, unit);
+	return buf;
 }
 
 size_t json_flags(void)
 {
-	return JSON_PRESERVE_ORDER | (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
+	return JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+	       (pretty_output ? JSON_INDENT(2) : JSON_COMPACT);
+}
+
+void json_doc_begin(void)
+{
+	if (batch_json && batch_docs++)
+		fputs(pretty_output ? ",\n" : ",", json_out);
+}
+
+void json_doc_end(void)
+{
+	if (!batch_json)
+		fputc('\n', json_out);
 }
 
 void json_print(json_t *doc)
 {
-	json_dumpf(doc, stdout, json_flags());
-	fputc('\n', stdout);
+	json_doc_begin();
+	json_dumpf(doc, json_out, json_flags());
+	json_doc_end();
 	json_decref(doc);
 }
 
@@ -127,16 +236,24 @@ int open_netfil(struct netfil **nf)
 	return 0;
 }
 
+/* The status of the loaded netfil, or a zeroed one ("not loaded"). */
+static void read_status(struct netfil_status *st)
+{
+	struct netfil *nf;
+
+	memset(st, 0, sizeof(*st));
+	if (!netfil_open(&nf_opts, &nf)) {
+		netfil_status(nf, st);
+		netfil_close(nf);
+	}
+}
+
 /* netfil_load() said -EBUSY: loaded, on another cgroup. */
 static int loaded_elsewhere(void)
 {
-	struct netfil_status st = {};
-	struct netfil *nf;
+	struct netfil_status st;
 
-	if (!netfil_open(&nf_opts, &nf)) {
-		netfil_status(nf, &st);
-		netfil_close(nf);
-	}
+	read_status(&st);
 	return fail("netfil is already loaded on cgroup '%s' (run 'netfil unload' first)",
 		    st.cgroup);
 }
@@ -176,14 +293,24 @@ int open_netfil_loading(struct netfil **nf)
 	return err ? fail_errno(err, "opening netfil") : 0;
 }
 
+/* -j: the status as "netfil -j status" prints it. */
+static void print_status_json(void)
+{
+	struct netfil_status st;
+
+	read_status(&st);
+	json_print(netfil_status_json(&st));
+}
+
 static int do_load(int argc, char **argv)
 {
-	(void)argv;
 	if (argc)
 		return fail("unexpected argument '%s'", argv[0]);
-	if (require_priv())
+	if (require_priv() || load_netfil())
 		return -1;
-	return load_netfil();
+	if (json_output)
+		print_status_json();
+	return 0;
 }
 
 static int do_unload(int argc, char **argv)
@@ -195,7 +322,11 @@ static int do_unload(int argc, char **argv)
 	if (require_priv())
 		return -1;
 	err = netfil_unload(&nf_opts);
-	return err ? fail_errno(err, "unload") : 0;
+	if (err)
+		return fail_errno(err, "unload");
+	if (json_output)
+		print_status_json();
+	return 0;
 }
 
 static int do_status(int argc, char **argv)
@@ -252,14 +383,18 @@ static int do_reaper(int argc, char **argv)
 	err = netfil_reaper_serve(&nf_opts);
 	if (err == -EALREADY)
 		return fail("a reaper is already running for this pin directory");
-	return err ? fail_errno(err, "reaper") : 0;
+	if (err)
+		return fail_errno(err, "reaper");
+	if (json_output)
+		json_print(json_null());	/* nothing to say, as bpftool -j */
+	return 0;
 }
 
 static const struct cmd cmds[];
 
 /* netfil batch FILE: one command per line, as bpftool -b does; stops at
  * the first failing line, which it names.  Lines are split on blanks;
- * '#' starts a comment. */
+ * '#' starts a comment.  With -j, one array of every line's document. */
 static int do_batch(int argc, char **argv)
 {
 	char *line = NULL, *args[64], ctx[512];
@@ -274,6 +409,10 @@ static int do_batch(int argc, char **argv)
 	f = strcmp(argv[0], "-") ? fopen(argv[0], "re") : stdin;
 	if (!f)
 		return fail("cannot open '%s': %s", argv[0], strerror(errno));
+	if (json_output) {
+		fputc('[', json_out);
+		batch_json = true;
+	}
 	while (!err) {
 		lineno++;
 		snprintf(ctx, sizeof(ctx), "%s:%d", argv[0], lineno);
@@ -291,8 +430,12 @@ static int do_batch(int argc, char **argv)
 		    !strcmp(args[0], "events"))
 			err = fail("'%s' is not allowed in a batch", args[0]);
 		else
-			err = cmd_select(cmds, n, args);
+			err = cmd_select(cmds, NULL, n, args);
 		fail_context = NULL;
+	}
+	if (batch_json) {
+		batch_json = false;
+		fputs("]\n", json_out);
 	}
 	free(line);
 	if (f != stdin)
@@ -300,32 +443,93 @@ static int do_batch(int argc, char **argv)
 	return err;
 }
 
+/* The usage, by object; "netfil help" prints them all.  defs[] are the
+ * words the lines use, printed after them for the objects that use them. */
+static const struct {
+	const char *topic, *line;
+} lines[] = {
+	{ "load", "netfil load" },
+	{ "unload", "netfil unload" },
+	{ "status", "netfil status" },
+	{ "filter", "netfil filter add socket { pid | tree } PID [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "netfil filter add ip PREFIX [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [on | off] [--allow-missing]" },
+	{ "filter", "netfil filter { list | show ID | reset ID | del ID }" },
+	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "        (aliases: ls = list, delete = rm = del)" },
+	{ "sysctl", "netfil sysctl { -a | KEY | GROUP | KEY=VALUE } ..." },
+	{ "run", "netfil run [LIMITS] [action ACTION] -- CMD [ARG...]" },
+	{ "events", "netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]" },
+	{ "save", "netfil save [counters]" },
+	{ "restore", "netfil restore { FILE | - }" },
+	{ "roll", "netfil roll [now TIME]" },
+	{ "batch", "netfil batch { FILE | - }" },
+	{ "reaper", "netfil reaper" },
+	{ "help", "netfil [OBJECT [COMMAND]] help | netfil help [OBJECT]" },
+};
+static const struct {
+	const char *topics, *text;
+} defs[] = {
+	{ " filter run ", "LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)" },
+	{ " filter run ", "ACTION := { reject | drop }   (not for interface filters)" },
+	{ " filter ", "PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
+		      "                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }" },
+	{ " filter ", "DAY := { sun | mon | tue | wed | thu | fri | sat }   (or the whole name)" },
+	{ " filter run sysctl ", "SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]" },
+	{ " filter sysctl ", "PREFIX := { IPV4[/LEN] | IPV6[/LEN] }" },
+	{ " sysctl ", "KEY := net.netfil.KIND.NAME   GROUP := a leading part of one, as net.netfil.ip" },
+	{ " sysctl ", "KIND := { socket | ip | interface }" },
+	{ " sysctl ", "NAME := { pid (socket) | addr (ip) | list (interface) | ibyte | obyte | iobyte |\n"
+		      "                 status } (read-write) | { id | bytes_in | bytes_out | dropped_in |\n"
+		      "                 dropped_out | exceeded_in | exceeded_out } (read-only)" },
+	{ " events ", "TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }" },
+	{ " roll ", "TIME := { SECONDS | YYYY-MM-DDTHH:MM:SS }   (local time, not ahead of the clock)" },
+	{ " batch restore ", "FILE := a path (a file named help: ./help), or - for stdin" },
+	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | events | save |\n"
+		    "                 restore | roll | batch | reaper | help }" },
+	{ " help ", "OPTIONS := { -j | --json } | { -p | --pretty } | { -h | --human } |\n"
+		    "                 --pin-dir DIR | --cgroup PATH | { -d | --debug } |\n"
+		    "                 { -V | --version } | --help" },
+};
+
+void usage(const char *topic, FILE *out)
+{
+	char t[32];
+	bool first = true;
+	size_t i;
+
+	if (!topic)
+		fprintf(out, "Usage: netfil [OPTIONS] OBJECT { COMMAND | help }\n");
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (!topic || !strcmp(topic, lines[i].topic)) {
+			fprintf(out, "%s%s\n", topic && first ? "Usage: " : "       ", lines[i].line);
+			first = false;
+		}
+	snprintf(t, sizeof(t), " %s ", topic ? topic : "");
+	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+		if (!topic || strstr(defs[i].topics, t))
+			fprintf(out, "       %s\n", defs[i].text);
+}
+
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr,
-		"Usage: netfil [OPTIONS] OBJECT { COMMAND | help }\n"
-		"       netfil load | unload | status\n"
-		"       netfil filter add socket { pid | tree } PID [LIMITS] [action { reject | drop }] [PERIOD] [on | off]\n"
-		"       netfil filter add ip PREFIX [LIMITS] [action { reject | drop }] [on | off]\n"
-		"       netfil filter add interface IF[,IF...] [LIMITS] [on | off]\n"
-		"       netfil filter { list | show ID | set ID [LIMITS] [action A] [on | off] | reset ID | del ID }\n"
-		"       netfil sysctl { -a | KEY ... | KEY=VALUE ... }\n"
-		"       netfil run [LIMITS] [action { reject | drop }] -- CMD [ARG...]\n"
-		"       netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]\n"
-		"       netfil reaper\n"
-		"       netfil batch { FILE | - }\n"
-		"       netfil save [counters] | restore { FILE | - }\n"
-		"       netfil roll [now TIME]\n"
-		"       LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)\n"
-		"       PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
-		"                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }\n"
-		"       SIZE := BYTES[K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB]\n"
-		"       TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }\n"
-		"       OPTIONS := { -j | --json } | { -p | --pretty } | --pin-dir DIR |\n"
-		"                  --cgroup PATH | { -d | --debug } | { -V | --version }\n");
-	return 0;
+	const char *names[32];
+	int i, n = 0;
+
+	if (argc > 1)
+		return fail("unexpected argument '%s'", argv[1]);
+	if (!argc) {
+		usage(NULL, stdout);
+		return 0;
+	}
+	for (i = 0; cmds[i].name; i++) {
+		if (!strcmp(argv[0], cmds[i].name)) {
+			usage(argv[0], stdout);
+			return 0;
+		}
+		names[n++] = cmds[i].name;
+	}
+	return fail_unknown("object", argv[0], names, n);
 }
 
 static const struct cmd cmds[] = {
@@ -345,26 +549,49 @@ static const struct cmd cmds[] = {
 	{ 0 }
 };
 
+/* getopt_long() takes any unambiguous start of a long option ("--pre");
+ * netfil takes whole words only, as it does for commands. */
+static bool long_exact(const char *word, const char *name)
+{
+	size_t n = strcspn(word, "=");
+
+	return n == strlen(name) + 2 && !strncmp(word + 2, name, n - 2);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
+		{ "human", no_argument, NULL, 'h' },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, 'H' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "cgroup", required_argument, NULL, 'C' },
 		{ 0 }
 	};
-	int opt;
+	static const char *const long_names[] = { "--json", "--pretty", "--human", "--debug",
+						  "--help", "--version", "--pin-dir", "--cgroup" };
+	int opt, idx, at;
 
+	json_out = stdout;
 	nf_opts.print = lib_print;
 	libbpf_set_print(libbpf_print);
 	opterr = 0;	/* one message, ours */
 	/* '+': stop at the first non-option, so "sysctl -a" and
-	 * "run -- CMD -x" keep their arguments. */
-	while ((opt = getopt_long(argc, argv, "+jpdhV", options, NULL)) >= 0) {
+	 * "run -- CMD -x" keep their arguments; ':' tells a missing
+	 * argument apart. */
+	for (;;) {
+		idx = -1;
+		at = optind;
+		opt = getopt_long(argc, argv, "+:jphdV", options, &idx);
+		if (opt < 0)
+			break;
+		if (idx >= 0 && !long_exact(argv[at], options[idx].name)) {
+			fail_unknown("option", argv[at], long_names, 8);
+			return 1;
+		}
 		switch (opt) {
 		case 'j':
 			json_output = true;
@@ -372,11 +599,14 @@ int main(int argc, char **argv)
 		case 'p':
 			json_output = pretty_output = true;
 			break;
+		case 'h':
+			human_output = true;
+			break;
 		case 'd':
 			verbose = true;
 			break;
-		case 'h':
-			do_help(0, NULL);
+		case 'H':
+			usage(NULL, stdout);
 			return 0;
 		case 'V':
 			printf("netfil 0.1\n");
@@ -387,17 +617,26 @@ int main(int argc, char **argv)
 		case 'C':
 			nf_opts.cgroup = optarg;
 			break;
+		case ':':
+			fail("missing argument after '%s'", argv[optind - 1]);
+			return 1;
 		default:
-			fprintf(stderr, "netfil: unknown option '%s'\n", argv[optind - 1]);
+			if (optopt)
+				fail("unknown option '-%c'", optopt);
+			else
+				fail_unknown("option", argv[optind - 1], long_names, 8);
 			return 1;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
-		do_help(0, NULL);
+		if (json_output)
+			fail("missing OBJECT (try 'netfil help')");
+		else
+			usage(NULL, stderr);
 		return 1;
 	}
-	opt = cmd_select(cmds, argc, argv);
+	opt = cmd_select(cmds, NULL, argc, argv);
 	return opt == EXIT_NOT_LOADED ? EXIT_NOT_LOADED : opt ? 1 : 0;
 }

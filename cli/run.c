@@ -26,16 +26,43 @@ static void forward(int sig)
 		kill(child, sig);
 }
 
+/* What the filter counted, on stderr: a line, or with -j the filter as
+ * "filter show" has it with the command and its exit status. */
+static void summary(const struct netfil_filter *f, const char *cmd, int rc, int sig)
+{
+	char b[4][32];
+	json_t *o, *fj;
+
+	if (json_output) {
+		o = json_pack("{s:s,s:i}", "command", cmd, "exit_status", rc);
+		if (sig)
+			json_object_set_new(o, "signal", json_integer(sig));
+		fj = netfil_filter_json(f);
+		if (fj)
+			json_object_update(o, fj);
+		json_decref(fj);
+		json_print(o);
+		return;
+	}
+	fprintf(stderr, "netfil: %s: in %s, out %s, dropped in %s, out %s, exceeded %s\n", cmd,
+		size_str(f->bytes[0], " B", b[0], sizeof(b[0])),
+		size_str(f->bytes[1], " B", b[1], sizeof(b[1])),
+		size_str(f->dropped[0], " B", b[2], sizeof(b[2])),
+		size_str(f->dropped[1], " B", b[3], sizeof(b[3])),
+		netfil_exceeded_name(f->exceeded));
+}
+
 int do_run(int argc, char **argv)
 {
 	struct netfil_filter f = { .on = true, .action = NETFIL_REJECT };
 	struct sigaction sa = { .sa_handler = forward };
 	struct netfil *nf;
-	int n, fds[2], status = 0, err;
+	int n, fds[2], status = 0, err, rc;
 	uint32_t id = 0;
 	char go = 1;
 	pid_t pid;
 
+	json_out = stderr;	/* stdout is CMD's: errors and the summary go here */
 	n = parse_filter_opts(argc, argv, &f, 0);
 	if (n < 0)
 		return -1;
@@ -59,7 +86,7 @@ int do_run(int argc, char **argv)
 		if (read(fds[0], &go, 1) != 1)
 			_exit(127);	/* netfil could not set the filter */
 		execvp(argv[n + 1], argv + n + 1);
-		fprintf(stderr, "netfil: cannot run '%s': %s\n", argv[n + 1], strerror(errno));
+		fail("cannot run '%s': %s", argv[n + 1], strerror(errno));
 		_exit(127);
 	}
 	close(fds[0]);
@@ -82,16 +109,11 @@ int do_run(int argc, char **argv)
 		netfil_close(nf);
 		return fail_errno(err, "setting the filter");
 	}
+	rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	if (!netfil_filter_get(nf, id, &f))
-		fprintf(stderr, "netfil: %s: in %llu B, out %llu B, dropped in %llu B, "
-			"out %llu B, exceeded %s\n", argv[n + 1],
-			(unsigned long long)f.bytes[0], (unsigned long long)f.bytes[1],
-			(unsigned long long)f.dropped[0], (unsigned long long)f.dropped[1],
-			netfil_exceeded_name(f.exceeded));
+		summary(&f, argv[n + 1], rc, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	netfil_filter_del(nf, id);
 	netfil_close(nf);
 	fflush(stdout);
-	if (WIFSIGNALED(status))
-		exit(128 + WTERMSIG(status));
-	exit(WEXITSTATUS(status));
+	exit(rc);
 }

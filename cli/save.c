@@ -12,6 +12,27 @@
 #include <string.h>
 #include "cli.h"
 
+/* -j: the configuration as "filter list" shows it (counters included);
+ * restore reads the text form only. */
+static int save_json(struct netfil *nf)
+{
+	struct netfil_filter *all;
+	int n, err;
+
+	n = netfil_filter_list(nf, NULL, 0);
+	if (n < 0)
+		return n;
+	all = calloc((size_t)n + 1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	n = netfil_filter_list(nf, all, n);
+	json_doc_begin();
+	err = netfil_filters_json_write(all, n, json_out, json_flags());
+	json_doc_end();
+	free(all);
+	return err;
+}
+
 int do_save(int argc, char **argv)
 {
 	struct netfil *nf;
@@ -24,7 +45,7 @@ int do_save(int argc, char **argv)
 		return fail("unknown argument '%s' (only 'counters')", argv[0]);
 	if (open_netfil(&nf))
 		return -1;
-	err = netfil_save(nf, stdout, flags);
+	err = json_output ? save_json(nf) : netfil_save(nf, stdout, flags);
 	netfil_close(nf);
 	return err ? fail_errno(err, "save") : 0;
 }
@@ -45,7 +66,7 @@ int do_restore(int argc, char **argv)
 	char *text = NULL, buf[65536];
 	size_t len = 0, n;
 	FILE *f, *mem;
-	int err;
+	int err, count;
 
 	if (argc != 1)
 		return fail(argc ? "unexpected argument '%s'" : "missing FILE (or -) after 'restore'",
@@ -82,7 +103,12 @@ int do_restore(int argc, char **argv)
 	err = f ? netfil_restore(nf, f, argv[0], 0, &e) : -ENOMEM;
 	if (f)
 		fclose(f);
+	count = netfil_filter_list(nf, NULL, 0);
 	netfil_close(nf);
 	free(text);
-	return err ? fail("%s", e.msg) : 0;
+	if (err)
+		return err == -ENOMEM && !f ? fail_errno(err, "restore") : fail("%s", e.msg);
+	if (json_output)
+		json_print(json_pack("{s:i}", "filters", count));
+	return 0;
 }

@@ -183,28 +183,41 @@ static uint64_t get_exceeded(const struct netfil_filter *f, int i) { return f->e
 static uint64_t get_limit(const struct netfil_filter *f, int i) { return f->limit[i]; }
 static uint64_t get_on(const struct netfil_filter *f, int i) { (void)i; return f->on; }
 
-static const char *const by_dir[] = { ",direction=\"in\"", ",direction=\"out\"", NULL };
-static const char *const by_limit[] = { ",limit=\"ibyte\"", ",limit=\"obyte\"",
-					",limit=\"iobyte\"", NULL };
-static const char *const by_none[] = { "", NULL };
+/* The extra label of a family, its values the words of lib/names.c. */
+enum by { BY_NONE, BY_DIR, BY_LIMIT };
+
+static int by_count(enum by b)
+{
+	return b == BY_DIR ? 2 : b == BY_LIMIT ? 3 : 1;
+}
+
+static void by_label(enum by b, int i, char *buf, size_t len)
+{
+	if (b == BY_DIR)
+		snprintf(buf, len, ",direction=\"%s\"", netfil_dir_name((enum netfil_dir)i));
+	else if (b == BY_LIMIT)
+		snprintf(buf, len, ",limit=\"%s\"", netfil_limit_name((enum netfil_limit)i));
+	else
+		buf[0] = '\0';
+}
 
 /* The per-filter families: one sample per filter and extra label. */
 static const struct {
 	const char *name, *type, *help;
 	uint64_t (*get)(const struct netfil_filter *f, int i);
-	const char *const *extra;
+	enum by extra;
 } families[] = {
 	{ "netfil_filter_bytes_total", "counter", "Bytes a filter admitted (L3).",
-	  get_bytes, by_dir },
+	  get_bytes, BY_DIR },
 	{ "netfil_filter_packets_total", "counter", "Packets a filter admitted.",
-	  get_packets, by_dir },
+	  get_packets, BY_DIR },
 	{ "netfil_filter_dropped_bytes_total", "counter", "Bytes a filter refused.",
-	  get_dropped, by_dir },
+	  get_dropped, BY_DIR },
 	{ "netfil_filter_exceeded", "gauge", "1 while a filter's limit is reached.",
-	  get_exceeded, by_dir },
+	  get_exceeded, BY_DIR },
 	{ "netfil_filter_limit_bytes", "gauge", "A filter's byte limit (0: unlimited).",
-	  get_limit, by_limit },
-	{ "netfil_filter_on", "gauge", "1 when a filter is switched on.", get_on, by_none },
+	  get_limit, BY_LIMIT },
+	{ "netfil_filter_on", "gauge", "1 when a filter is switched on.", get_on, BY_NONE },
 };
 
 /* The status and every filter, for one response. */
@@ -240,9 +253,12 @@ static int render_metrics(struct metrics *m, FILE *out)
 	for (k = 0; k < sizeof(families) / sizeof(families[0]); k++) {
 		family(out, families[k].name, families[k].type, families[k].help);
 		for (i = 0; i < n; i++)
-			for (x = 0; families[k].extra[x]; x++) {
+			for (x = 0; x < by_count(families[k].extra); x++) {
+				char extra[64];
+
+				by_label(families[k].extra, x, extra, sizeof(extra));
 				fputs(families[k].name, out);
-				labels(out, &all[i], families[k].extra[x]);
+				labels(out, &all[i], extra);
 				fprintf(out, " %llu\n",
 					(unsigned long long)families[k].get(&all[i], x));
 			}

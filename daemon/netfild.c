@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -294,9 +293,10 @@ static int start(struct config *c, struct netfil **nf)
 
 /* One netfild per pin directory: two would save over each other and
  * restore twice.  The lock is a file in /run/netfil (the pin directory is
- * on bpffs, which holds no files); it goes with the process. */
+ * on bpffs, which holds no files). */
 static int only_one(const struct config *c)
 {
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	const char *pin = c->opts.pin_dir;
 	char path[PATH_MAX], *p;
 	int fd;
@@ -313,10 +313,13 @@ static int only_one(const struct config *c)
 	for (p = path + strlen("/run/netfil/netfild"); *p; p++)
 		if (*p == '/')
 			*p = '_';
+	/* a POSIX record lock: a forked reaper does not inherit it, so it
+	 * goes when netfild goes (a flock would live on in the reaper) */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+	if (fd < 0 || fcntl(fd, F_SETLK, &lk)) {
 		logmsg(LOG_ERR, "%s: another netfild serves %s (lock %s)",
-		       fd >= 0 && errno == EWOULDBLOCK ? "refused" : strerror(errno), pin, path);
+		       fd >= 0 && (errno == EAGAIN || errno == EACCES) ? "refused" :
+		       strerror(errno), pin, path);
 		return -1;
 	}
 	return 0;	/* fd stays open, and locked, while netfild runs */

@@ -4,9 +4,10 @@
  * moment leaves a good copy behind.
  *
  * The text is built in memory, its CRC-32 appended, then written to
- * FILE.tmp, fsync'd, and renamed over FILE after the old FILE became
- * FILE.prev; the directory is fsync'd last.  Whatever step a crash
- * interrupts, FILE or FILE.prev is complete and says so by its checksum.
+ * FILE.tmp, fsync'd, and renamed over FILE after the old FILE was linked
+ * to FILE.prev; the directory is fsync'd last.  Whatever step a crash
+ * interrupts, FILE is complete and says so by its checksum (and so is
+ * FILE.prev).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -116,6 +117,22 @@ static unsigned int missing(const uint32_t *ids, unsigned int n)
 	return lost;
 }
 
+/* FILE's content becomes FILE.prev while FILE stays in place (a hard
+ * link, renamed over FILE.prev), so that no instant has no FILE. */
+static int rotate(const char *path, const char *prev)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", prev) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	unlink(tmp);
+	if (link(path, tmp))
+		return errno == ENOENT ? 0 : -1;
+	return rename(tmp, prev);
+}
+
 int state_save(struct netfil *nf, const char *path)
 {
 	char tmp[PATH_MAX], prev[PATH_MAX], trailer[64];
@@ -169,7 +186,7 @@ int state_save(struct netfil *nf, const char *path)
 		goto out;
 	/* FILE becomes FILE.prev only now that FILE.tmp is whole, and only
 	 * if FILE is a good save */
-	if (kept.file_clean && rename(path, prev) && errno != ENOENT) {
+	if (kept.file_clean && rotate(path, prev)) {
 		err = -errno;
 		goto out;
 	}

@@ -670,6 +670,11 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 			nf_period_meta(&p, time(NULL), &meta);
 			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
 		}
+		if ((what & NETFIL_SET_ALLOW_MISSING) && meta.kind == NF_KIND_IFACE &&
+		    !(meta.flags & NF_META_ALLOW_MISSING)) {
+			meta.flags |= NF_META_ALLOW_MISSING;
+			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
+		}
 	}
 	nf_emit_filter(nf, NETFIL_OP_CHANGE, f->id);
 	return 0;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "internal.h"
 
 static const char *const kind_names[] = {
@@ -140,4 +142,44 @@ void netfil_format_wall(uint64_t ns, char *buf, size_t len)
 	gmtime_r(&t, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, len - n, ".%03uZ", (unsigned int)(ns / 1000000ULL % 1000));
+}
+
+static const char *const op_names[] = {
+	[NETFIL_OP_ADD] = "add", [NETFIL_OP_CHANGE] = "change",
+	[NETFIL_OP_RESET] = "reset", [NETFIL_OP_DEL] = "del",
+};
+
+const char *netfil_filter_op_name(enum netfil_filter_op op) { return NAME(op_names, op); }
+
+const char *netfil_family_name(int family)
+{
+	return family == AF_INET ? "ipv4" : family == AF_INET6 ? "ipv6" : "?";
+}
+
+const char *netfil_proto_name(int proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+const char *netfil_verdict_name(bool refused) { return refused ? "refused" : "allowed"; }
+
+/* "1.5MiB": binary units, one decimal; below 1 KiB the plain count. */
+void netfil_format_size_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double x = (double)bytes;
+	int u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+		return;
+	}
+	for (x /= 1024; x >= 1024 && u < 5; u++)
+		x /= 1024;
+	/* 1023.96KiB would print as "1024.0KiB" */
+	if (x >= 1023.95 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%s", x, units[u]);
 }

@@ -289,6 +289,13 @@ const char *netfil_day_name(int wday);				/* sun ... sat */
 const char *netfil_onoff_name(bool on);			/* on, off */
 const char *netfil_exceeded_name(const bool exceeded[2]);	/* none, in, out, in,out */
 const char *netfil_attach_name(uint32_t ifindex);		/* attached, waiting */
+const char *netfil_filter_op_name(enum netfil_filter_op op);	/* add, change, reset, del */
+const char *netfil_family_name(int family);			/* ipv4, ipv6 */
+const char *netfil_proto_name(int proto);			/* tcp, udp */
+const char *netfil_verdict_name(bool refused);			/* allowed, refused */
+/* A byte count for people (-h): "1.5MiB", binary units and one decimal;
+ * below 1 KiB the plain count, "512". */
+void netfil_format_size_human(uint64_t bytes, char *buf, size_t len);
 /* A wall-clock time (ns since the epoch) as "2026-11-30T20:01:02.345Z". */
 void netfil_format_wall(uint64_t ns, char *buf, size_t len);
 int netfil_exceeded_parse(const char *s, bool exceeded[2]);
@@ -328,7 +335,8 @@ int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 #define NETFIL_SET_ON		(1u << 3)
 #define NETFIL_SET_ACTION	(1u << 4)
 #define NETFIL_SET_PERIOD	(1u << 5)
-#define NETFIL_SET_ALL		0x3fu
+#define NETFIL_SET_ALLOW_MISSING	(1u << 6)	/* interface filters */
+#define NETFIL_SET_ALL		0x7fu
 int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *err);
 /* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
@@ -416,6 +424,16 @@ int netfil_sysctl_key_name(enum netfil_kind kind, enum netfil_sysctl_key key,
  * match. */
 int netfil_sysctl_value(const struct netfil_filter *f, enum netfil_sysctl_key key,
 			char *buf, size_t len);
+/* Apply the KEY=VALUE arguments of args[0..n) (reads are skipped) as one
+ * journalled change under the change lock: for each kind named, its
+ * sysctl filter is created (off unless status=1 is given, action reject)
+ * or re-matched and changed, and becomes that kind's sysctl filter.  A
+ * failure at any step, or the process dying, undoes them all.  Returns 0
+ * or -errno with err naming the key, value or filter in the way
+ * (-EINVAL: no filter of that kind yet and no match given; -EEXIST:
+ * another filter has that match). */
+int netfil_sysctl_apply(struct netfil *nf, const struct netfil_sysctl_arg *args, int n,
+			struct netfil_err *err);
 
 #ifdef __cplusplus
 }

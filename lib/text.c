@@ -243,6 +243,7 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 		} else if ((flags & NETFIL_OPT_STATE) && iface &&
 			   !strcmp(argv[i], "--allow-missing")) {
 			f->match.allow_missing = true;
+			*what |= NETFIL_SET_ALLOW_MISSING;
 		} else if (!strcmp(argv[i], "--")) {
 			return i;
 		} else {

@@ -208,19 +208,14 @@ test_interface_total() {
 # A routes between B and C; traffic from C to B crosses A's vab only as
 # forwarded packets, which no socket of A ever sees.
 test_interface_forwarded() {
-	local sp j
+	local j
 	nsenter --net=/run/netns/$NS_A sysctl -qw net.ipv4.ip_forward=1
 	ip -n $NS_B route add 10.78.0.0/24 via 10.77.0.1
 	ip -n $NS_C route add 10.77.0.0/24 via 10.78.0.1
 	FID=$(in_a "$NETFIL" filter add interface vab obyte $LIMIT)
-	PORT=$((PORT + 1))
-	rm -f "$TMP"/r1
-	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --ready "$TMP"/r1 \
-		--idle 700 > "$TMP"/sink.out &
-	sp=$!
-	wait_file "$TMP"/r1
+	start_sink $NS_B 10.77.0.2
 	in_c "$NFT" send tcp 10.77.0.2 $PORT $BIG --timeout 2500 > "$TMP"/send.out
-	wait $sp
+	wait $SP
 	j=$(in_a "$NETFIL" -j filter show $FID)
 	check "forwarded: limited on the router's interface" le "$(field "$TMP"/sink.out received)" $LIMIT
 	check "forwarded: flowed" le $((LIMIT / 2)) "$(field "$TMP"/sink.out received)"
@@ -709,6 +704,8 @@ test_traps() {
 		"$(nf filter show $id)" "vba attached (index"
 	check "interface filter: text names the other namespace" contains \
 		"$(nf filter show $id)" "in another network namespace"
+	in_b "$NETFIL" filter set $id --allow-missing
+	check "filter set --allow-missing takes" contains "$(nf filter show $id)" "--allow-missing"
 	in_b "$NETFIL" filter del $id
 	printf 'filter add id 31 interface vba ibyte 1M --allow-missing\n' | in_a "$NETFIL" restore -
 	out=$(in_a "$NETFIL" filter show 31)

@@ -130,6 +130,17 @@ down() {
 
 noop() { :; }
 
+# start_sink NS ADDR [OUT]: a TCP sink in NS on a new $PORT, listening on
+# return; its pid in SP, its report in OUT (default $TMP/sink.out).
+start_sink() {
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	nsenter --net=/run/netns/$1 "$NFT" sink tcp "$2" $PORT --ready "$TMP"/r1 \
+		--idle 700 > "${3:-$TMP/sink.out}" &
+	SP=$!
+	wait_file "$TMP"/r1
+}
+
 setup_net() {
 	ip netns add $NS_A && ip netns add $NS_B && ip netns add $NS_C || return 1
 	ip link add vab-$RUN_ID netns $NS_A type veth peer name vba-$RUN_ID netns $NS_B
