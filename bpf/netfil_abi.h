@@ -266,6 +266,7 @@ struct nf_txn_rec {
 	__u32 seq;		/* the change this record belongs to */
 	__u32 active;		/* header only: a change is under way */
 	__u32 sysctl_id[4];	/* header only: nf_globals.sysctl_id before it */
+	__u64 deleted;		/* header only: nf_globals.deleted before it */
 	struct nf_filter_cfg cfg;
 	struct nf_filter_meta meta;
 	/* nf_filter_state without its lock */

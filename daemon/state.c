@@ -140,6 +140,8 @@ int state_save(struct netfil *nf, const char *path)
 	char *text = NULL;
 	bool suspect = false;
 	unsigned int n = 0, lost;
+	uint64_t before;
+	int i;
 	uint32_t *ids = NULL;
 	size_t len = 0;
 	FILE *mem;
@@ -151,11 +153,23 @@ int state_save(struct netfil *nf, const char *path)
 	mem = open_memstream(&text, &len);
 	if (!mem)
 		return -errno;
-	err = netfil_save(nf, mem, NETFIL_SAVE_COUNTERS);
+	/* the deletion count that goes with this very snapshot: read on
+	 * both sides of it, and again if a deletion slipped in between */
+	for (i = 0; i < 5; i++) {
+		err = netfil_status(nf, &st);
+		if (err)
+			break;
+		before = st.deleted;
+		if (i) {
+			fflush(mem);
+			rewind(mem);
+		}
+		err = netfil_save(nf, mem, NETFIL_SAVE_COUNTERS) ?: netfil_status(nf, &st);
+		if (err || st.deleted == before)
+			break;
+	}
 	if (fclose(mem) && !err)
 		err = -errno;
-	if (!err)
-		err = netfil_status(nf, &st);
 	if (err)
 		goto out;
 	err = saved_ids(text, &ids, &n);

@@ -628,7 +628,7 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 	__u32 slot;
 	int err, i;
 
-	err = find_slot(nf, v->id, &slot) ?: get_slot(nf, slot, &cur) ?: nf_txn_keep(nf, slot);
+	err = find_slot(nf, v->id, &slot) ?: get_slot(nf, slot, &cur);
 	if (err)
 		return err;
 	for (i = 0; i < NF_LIM_MAX; i++)
@@ -642,6 +642,9 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		cur.period = v->period;
 	if (!period_valid(&f->period))
 		return -EINVAL;
+	err = nf_txn_keep(nf, slot);	/* only now: a refused change touches nothing */
+	if (err)
+		return err;
 	/* Written in place, in this order: the limits, then the epoch that
 	 * releases the exceeded latch (charge() reads the epoch first), so
 	 * a packet never pairs the new epoch with an old limit. */
@@ -656,11 +659,14 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 	if (changed)
 		__atomic_store_n(&cfg->epoch, cfg->epoch + 1, __ATOMIC_RELEASE);
 	if (!bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
-		struct netfil_period cur;
+		struct netfil_period was;
 
-		nf_meta_period(&meta, &cur);
-		cur.last = f->period.last;
-		if (memcmp(&cur, &f->period, sizeof(cur))) {
+		nf_meta_period(&meta, &was);
+		/* the schedule, field by field (padding is not ours to compare,
+		 * and the last boundary is the kernel's business) */
+		if (was.every != f->period.every || was.minute != f->period.minute ||
+		    was.hour != f->period.hour || was.wday != f->period.wday ||
+		    was.mday != f->period.mday) {
 			/* a new period counts from its current boundary */
 			struct netfil_period p = f->period;
 
@@ -671,8 +677,8 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
 		}
 		if ((what & NETFIL_SET_ALLOW_MISSING) && meta.kind == NF_KIND_IFACE &&
-		    !(meta.flags & NF_META_ALLOW_MISSING)) {
-			meta.flags |= NF_META_ALLOW_MISSING;
+		    !(meta.flags & NF_META_ALLOW_MISSING) != !v->match.allow_missing) {
+			meta.flags ^= NF_META_ALLOW_MISSING;
 			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
 		}
 	}
@@ -709,32 +715,27 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
 	err = build_meta(nf, m, &meta);
 	if (err)
 		return err;
-	err = find_slot(nf, id, &slot) ?: nf_txn_keep(nf, slot);
+	err = find_slot(nf, id, &slot);
 	if (err)
-		goto out;
-	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &old)) {
-		err = -errno;
-		goto out;
-	}
-	if (old.kind != meta.kind) {
-		err = -EINVAL;
-		goto out;
-	}
+		return err;
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &old))
+		return -errno;
+	if (old.kind != meta.kind)
+		return -EINVAL;
 	dup = find_dup(nf, &meta, id);
-	if (dup) {
-		err = -EEXIST;
-		goto out;
-	}
+	if (dup)
+		return -EEXIST;
+	/* recorded only now: a refused change touches nothing */
+	err = nf_txn_keep(nf, slot);
+	if (err)
+		return err;
 	/* The new match into nf_meta first: whatever instant this dies at,
 	 * the journal's copy and nf_meta name every link there may be. */
-	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0)) {
-		err = -errno;
-		goto out;
-	}
+	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
+		return -errno;
 	err = nf_unlink_match(nf, &old) ?: link_match(nf, slot, id, &meta);
 	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
-out:
 	return err;
 }
 

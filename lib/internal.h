@@ -26,7 +26,7 @@ struct netfil {
 
 /* The pinned maps, in the order of the fds in struct netfil. */
 #define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(ip4) X(ip6) X(ifaces) \
-		   X(globals) X(kick) X(subs) X(txn)
+		   X(globals) X(kick) X(subs)
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -57,6 +57,7 @@ void nf_resolve_opts(struct netfil *nf, const struct netfil_opts *opts)
 		dir = NETFIL_DEFAULT_PIN_DIR;
 	snprintf(nf->pin_dir, sizeof(nf->pin_dir), "%s", dir);
 	nf->dir_fd = -1;
+	nf->txn_fd = -1;
 }
 
 int nf_lock(struct netfil *nf)
@@ -101,6 +102,7 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 		return -ENOMEM;
 	nf_resolve_opts(nf, opts);
 	nf->emit_fd = -1;
+	nf->txn_fd = -1;
 #define OPEN_MAP(n) nf->n##_fd = -1;
 	NF_MAPS(OPEN_MAP)
 #undef OPEN_MAP
@@ -117,6 +119,10 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 #undef OPEN_MAP
 	if (err)
 		goto fail;
+	/* the undo journal; a netfil loaded by a version without it still
+	 * opens (and unloads), its changes merely not crash-atomic */
+	if (!nf_pin_path(nf, path, NULL, "nf_txn"))
+		nf->txn_fd = bpf_obj_get(path);
 	nf->cfg = map_mmap(nf->cfg_fd, CFG_BYTES);
 	nf->g = map_mmap(nf->globals_fd, sizeof(struct nf_globals));
 	if (!nf->cfg || !nf->g) {
@@ -149,6 +155,8 @@ void netfil_close(struct netfil *nf)
 #undef CLOSE_MAP
 	if (nf->dir_fd >= 0)
 		close(nf->dir_fd);
+	if (nf->txn_fd >= 0)
+		close(nf->txn_fd);
 	if (nf->emit_fd >= 0)
 		close(nf->emit_fd);
 	free(nf);

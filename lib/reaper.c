@@ -159,6 +159,10 @@ int netfil_reaper_spawn(const struct netfil_opts *opts)
 		}
 		prctl(PR_SET_NAME, "netfil-reaper");
 		netfil_close(nf);
+		/* nothing of the caller's: an inherited pin-directory fd would
+		 * hold its flock (the change lock) for as long as the reaper
+		 * lives, after the caller died holding it */
+		close_range(3, ~0U, 0);
 		_exit(netfil_reaper_serve(opts) ? 1 : 0);
 	}
 	/* Registered by the parent: no window in which an unload could

@@ -757,7 +757,7 @@ int netfil_config_parse(FILE *in, const char *name, unsigned int flags,
  * every current filter deleted, these added (the ones with ids first, so
  * that an id netfil picks for the others cannot take one the file
  * names).  On failure *at is the item that failed. */
-static int apply(struct netfil *nf, struct item *items, int n, int *at)
+static int apply(struct netfil *nf, struct item *items, int n, unsigned int flags, int *at)
 {
 	struct netfil_filter *cur = NULL;
 	int i, pass, ncur, err = 0;
@@ -777,6 +777,15 @@ static int apply(struct netfil *nf, struct item *items, int n, int *at)
 				continue;
 			*at = i;
 			err = nf_filter_add_locked(nf, &items[i].f, &id);
+			if (err == -EXDEV && (flags & NETFIL_RESTORE_LENIENT)) {
+				/* after a reboot the pid may be another
+				 * process's, outside the cgroup: skip it */
+				pr_warn(nf, "process %d is outside netfil's cgroup; its filter %u "
+					"is not restored\n", items[i].f.match.pid, items[i].f.id);
+				items[i].line = -items[i].line;
+				err = 0;
+				continue;
+			}
 			if (!err)
 				items[i].f.id = id;
 			if (!err && items[i].counters)
@@ -808,7 +817,7 @@ int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int f
 	}
 	err = nf_txn_begin(nf);
 	if (!err)
-		err = apply(nf, items, n, &at);
+		err = apply(nf, items, n, flags, &at);
 	if (err) {
 		int line = at >= 0 ? abs(items[at].line) : 0;
 		int re = nf_txn_rollback(nf);

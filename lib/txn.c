@@ -57,6 +57,10 @@ int nf_txn_begin(struct netfil *nf)
 	struct nf_txn_rec head;
 	int err;
 
+	if (nf->txn_fd < 0) {	/* loaded by a netfil without the journal */
+		nf->txn_seq = 1;
+		return 0;
+	}
 	err = head_get(nf, &head);
 	if (err)
 		return err;
@@ -64,6 +68,7 @@ int nf_txn_begin(struct netfil *nf)
 	head.seq++;
 	head.active = 1;
 	memcpy(head.sysctl_id, nf->g->sysctl_id, sizeof(head.sysctl_id));
+	head.deleted = nf->g->deleted;
 	err = head_put(nf, &head);
 	if (!err)
 		nf->txn_seq = head.seq;
@@ -78,6 +83,8 @@ int nf_txn_keep(struct netfil *nf, __u32 slot)
 
 	if (!nf->txn_seq)
 		return -EINVAL;	/* a change outside nf_txn_begin(): a bug */
+	if (nf->txn_fd < 0)
+		return 0;
 	if (!bpf_map_lookup_elem(nf->txn_fd, &slot, &rec) && rec.seq == nf->txn_seq)
 		return 0;	/* the first copy is the one to go back to */
 	memset(&rec, 0, sizeof(rec));
@@ -101,6 +108,10 @@ int nf_txn_commit(struct netfil *nf)
 	struct nf_txn_rec head;
 	int err;
 
+	if (nf->txn_fd < 0) {
+		nf->txn_seq = 0;
+		return 0;
+	}
 	err = head_get(nf, &head);
 	if (!err) {
 		head.active = 0;
@@ -182,12 +193,17 @@ int nf_txn_rollback(struct netfil *nf)
 	struct nf_txn_rec head;
 	int err;
 
+	if (nf->txn_fd < 0) {
+		nf->txn_seq = 0;
+		return -ENOTSUP;	/* no journal: what was done stays done */
+	}
 	err = head_get(nf, &head);
 	if (err || !head.active)
 		return err;
 	for_each_rec(nf, head.seq, teardown_fn);
 	err = for_each_rec(nf, head.seq, put_back);
 	memcpy(nf->g->sysctl_id, head.sysctl_id, sizeof(head.sysctl_id));
+	nf->g->deleted = head.deleted;	/* nothing was deleted after all */
 	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
 	nf->txn_seq = head.seq;
 	return nf_txn_commit(nf) ?: err;
@@ -197,7 +213,7 @@ bool nf_txn_pending(struct netfil *nf)
 {
 	struct nf_txn_rec head;
 
-	return nf->txn_fd > 0 && !head_get(nf, &head) && head.active;
+	return nf->txn_fd >= 0 && !head_get(nf, &head) && head.active;
 }
 
 int nf_txn_recover(struct netfil *nf)
@@ -205,8 +221,8 @@ int nf_txn_recover(struct netfil *nf)
 	struct nf_txn_rec head;
 	int err;
 
-	if (nf->txn_seq || nf->txn_fd <= 0)
-		return 0;	/* our own change is the one under way */
+	if (nf->txn_seq || nf->txn_fd < 0)
+		return 0;	/* our own change is the one under way, or no journal */
 	err = head_get(nf, &head);
 	if (err || !head.active)
 		return err;
