@@ -428,6 +428,7 @@ int main(int argc, char **argv)
 	 * nothing watched: both are caught up before anything else */
 	roll(nf, now());
 	synced = sync_ifaces(nf);
+	state_resume(c.state);
 	save(nf, &c);
 	next_save = (int64_t)time(NULL) + c.interval;
 	if (c.port) {

@@ -21,6 +21,9 @@ void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * a good one.  The previous good copy is kept beside it as FILE.prev.
  */
 int state_save(struct netfil *nf, const char *path);
+/* At start, before the first save: if FILE says it is a suspect save,
+ * FILE.prev stays the last clean one (see state.c). */
+void state_resume(const char *path);
 /* The newest good copy's text (FILE, else FILE.prev), malloc'd, in *text;
  * -ENOENT when neither exists, -EBADMSG when neither is good.  *which
  * names the file used. */

@@ -24,6 +24,7 @@
 #include "netfild.h"
 
 #define TRAILER "# netfild crc32 %08lx length %zu\n"
+#define SUSPECT "# netfild: a suspect save; the previous copy is the last clean one (deleted-base "
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -140,6 +141,8 @@ int state_save(struct netfil *nf, const char *path)
 	char *text = NULL;
 	bool suspect = false;
 	unsigned int n = 0, lost;
+	char *text2 = NULL;
+	size_t len2 = 0;
 	uint64_t before;
 	int i;
 	uint32_t *ids = NULL;
@@ -181,6 +184,25 @@ int state_save(struct netfil *nf, const char *path)
 		logmsg(LOG_WARNING, "%u filters of the last clean save are gone but only %llu "
 		       "were deleted: %s.prev stays the last clean save", lost,
 		       (unsigned long long)(st.deleted - kept.deleted), path);
+	if (suspect) {
+		/* said in the file itself, so that a restarted netfild keeps
+		 * FILE.prev as the last clean save too (state_resume()) */
+		mem = open_memstream(&text2, &len2);
+		if (!mem) {
+			err = -errno;
+			goto out;
+		}
+		fwrite(text, 1, len, mem);
+		fprintf(mem, SUSPECT "%llu)\n", (unsigned long long)kept.deleted);
+		if (fclose(mem)) {
+			err = -errno;
+			goto out;
+		}
+		free(text);
+		text = text2;
+		text2 = NULL;
+		len = len2;
+	}
 	snprintf(trailer, sizeof(trailer), TRAILER,
 		 crc32(0, (const Bytef *)text, (uInt)len), len);
 
@@ -224,6 +246,7 @@ out:
 		unlink(tmp);
 	free(ids);
 	free(text);
+	free(text2);
 	return err;
 }
 
@@ -278,6 +301,30 @@ static int read_good(const char *path, char **text, size_t *len)
 bad:
 	free(buf);
 	return -EBADMSG;
+}
+
+void state_resume(const char *path)
+{
+	char prev[PATH_MAX], *text = NULL, *ptext = NULL, *mark;
+	size_t len, plen;
+	uint64_t base;
+
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	if (read_good(path, &text, &len) || !(mark = strstr(text, SUSPECT)) ||
+	    read_good(prev, &ptext, &plen))
+		goto out;
+	base = strtoull(mark + strlen(SUSPECT), NULL, 10);
+	free(kept.ids);
+	kept.ids = NULL;
+	if (saved_ids(ptext, &kept.ids, &kept.n))
+		goto out;
+	kept.known = true;
+	kept.file_clean = false;
+	kept.deleted = base;
+	logmsg(LOG_WARNING, "%s is a suspect save: %s stays the last clean one", path, prev);
+out:
+	free(text);
+	free(ptext);
 }
 
 int state_read(const char *path, char **text, size_t *len, const char **which)

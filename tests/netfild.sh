@@ -417,6 +417,14 @@ test_accidental_loss() {
 	check "loss: saved again" eventually saves_above $i
 	check "loss: still the clean copy in state.prev" state_holds "$STATE".prev 4
 	stop_d TERM
+	# a restarted netfild learns it from the file: no rotation either
+	start_d
+	check "loss: a restarted netfild knows the state is suspect" wait_log "is a suspect save"
+	i=$(saves)
+	kill -HUP $DPID
+	check "loss: saved after the restart" eventually saves_above $((i + 1))
+	check "loss: the clean copy survives the restart" state_holds "$STATE".prev 4
+	stop_d TERM
 	# the cleared slots left their lookup entries behind: start afresh
 	nf unload
 	nf load
