@@ -99,6 +99,7 @@ demo: all
 
 bench: all
 	bench/bench.sh --json $(O)/bench.json
+	bench/rss.sh
 
 bench-smoke: all
 	bench/bench.sh --smoke --json $(O)/bench-smoke.json
