@@ -409,6 +409,8 @@ int main(int argc, char **argv)
 	}
 	c.opts.print = lib_log;
 	umask(077);
+	if (only_one(&c))
+		return 1;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -422,7 +424,7 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "setting up: %s", strerror(errno));
 		return 1;
 	}
-	if (only_one(&c) || start(&c, &nf))
+	if (start(&c, &nf))
 		return 1;
 	/* a boundary passed while nothing ran, an interface that came while
 	 * nothing watched: both are caught up before anything else */
