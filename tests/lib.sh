@@ -67,7 +67,15 @@ eventually() {
 	"$@"
 }
 
-no_nf_progs() { eq "$(bpftool prog show | grep ' name nf_')" ""; }
+# no_nf_progs: none of this run's programs ($PROG_IDS, taken before an
+# unload) is left in the kernel
+no_nf_progs() {
+	local id
+	for id in $PROG_IDS; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && { log "  program $id is still loaded"; return 1; }
+	done
+	return 0
+}
 
 # wait_file PATH: bounded wait for a file a background process creates.
 wait_file() {
