@@ -850,7 +850,7 @@ test_periods() {
 }
 
 # --- unload leaves nothing behind and restores connectivity ---------------
-reaper_gone() { ! ps -o stat= -p "$1" | grep -qv '^Z'; }
+reaper_stopped() { ! ps -o stat= -p "$1" | grep -qv '^Z'; }
 test_unload() {
 	local rp
 	FID=$(nf filter add ip 10.77.0.2 obyte 1000)
@@ -869,7 +869,7 @@ test_unload() {
 	check "unload: no netfil programs" eventually no_nf_progs
 	check "unload: no tc filter" eq "$(in_b tc filter show dev vba ingress)$(in_b tc filter show dev vba egress)" ""
 	check "unload: clsact removed" eq "$(in_b tc qdisc show dev vba | grep -c clsact)" 0
-	check "unload: the reaper stopped" eventually reaper_gone $rp
+	check "unload: the reaper stopped" eventually reaper_stopped $rp
 	up tcp $NS_B 10.77.0.2 $BIG noop
 	check "unload: connectivity restored" eq "$RECEIVED" $BIG
 }
