@@ -188,6 +188,8 @@ cleanup() {
 		for i in $(seq 1 100); do rmdir "$NETFIL_CGROUP" 2>/dev/null && break; sleep 0.02; done
 	fi
 	rm -rf "$NETFIL_PIN_DIR" 2>/dev/null
+	rm -f "/run/netfil/netfild${NETFIL_PIN_DIR//\//_}.lock"	# netfild's, if one ran
+	rmdir /run/netfil 2>/dev/null
 	for ns in $NS_A $NS_B $NS_C; do ip netns del $ns 2>/dev/null; done
 	rm -rf "$TMP"
 }
