@@ -642,7 +642,7 @@ l=json.load(sys.stdin)
 print(len(l), l[0]["id"], l[0]["bytes"]["in"], l[0]["bytes"]["out"], l[-1]["id"]) if l else print(0)'
 }
 test_restore_crash() {
-	local i t0 ms at mid=0 got old new
+	local i t0 ms at mid=0 kills=0 got old new
 	printf '%s\n' 'filter add id 1 ip 10.1.0.0/16 obyte 1M' \
 		'counters 1 bytes-in 12345 bytes-out 777 exceeded out' \
 		'filter add id 2 ip 10.2.0.1 ibyte 5M' > "$TMP"/old.conf
@@ -656,19 +656,25 @@ for i in range(4000): print("filter add id %d ip 10.%d.%d.%d obyte 1M" % (i + 10
 	t0=$(date +%s%N)
 	nf restore "$TMP"/big.conf
 	ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
-	for i in $(seq 1 14); do
+	# 14 moments over the whole restore, then (only while none landed
+	# mid-change: parsing can take most of the time, under ASan say) up to
+	# 16 more, densely over its second half, where the change is applied
+	for i in $(seq 1 30); do
+		[ $i -gt 14 ] && [ $mid -gt 0 ] && break
 		nf restore "$TMP"/old.conf
-		at=$(awk -v i=$i -v ms=$ms 'BEGIN { printf "%.3f", ms * i / 12 / 1000 }')
+		at=$(awk -v i=$i -v ms=$ms 'BEGIN { f = i <= 14 ? i / 12 : 0.5 + (i - 14) / 24
+			printf "%.3f", ms * f / 1000 }')
 		"$NETFIL" restore "$TMP"/big.conf &	# not nf(): $! must be netfil itself
 		t0=$!
 		sleep "$at"
 		kill -9 $t0 2>/dev/null
 		wait $t0 2>/dev/null
+		kills=$((kills + 1))
 		[ "$(txn_active)" = 1 ] && mid=$((mid + 1))
 		got=$(config_of)
 		check "restore crash: killed at ${at}s: old or new, whole ($got)" one_of "$got" "$old" "$new"
 	done
-	log "  $mid of 14 kills landed while the change was being applied (a restore takes ${ms} ms)"
+	log "  $mid of $kills kills landed while the change was being applied (a restore takes ${ms} ms)"
 	check "restore crash: some kills landed mid-change" lt 0 $mid
 	check "restore crash: the journal is clear" eq "$(txn_active)" 0
 	nf restore /dev/null
