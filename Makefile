@@ -14,14 +14,14 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c
+LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/owner.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c
 CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
-D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c
+D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c daemon/watch.c
 D_LIBS  := -lmicrohttpd -lmnl
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h cli/cli.h daemon/netfild.h \
 	   $(O)/netfil.skel.h
 TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
-BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun
+BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun $(O)/sockloop
 
 all: $(O)/netfil $(O)/asan/netfil $(O)/netfild $(O)/asan/netfild $(TEST_BIN) $(BENCH_BIN)
 
@@ -87,6 +87,9 @@ $(O)/event-client: examples/event-client.c $(O)/libnetfil.a lib/netfil.h
 
 $(O)/connrate: bench/connrate.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@ -lpthread
+
+$(O)/sockloop: bench/sockloop.c
+	$(CC) $(CFLAGS) $(WARN) $< -lbpf -o $@
 
 $(O)/nop.bpf.o: bench/nop.bpf.c $(O)/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -I$(O) $(WARN) -Wno-unused-parameter -c $< -o $@

@@ -45,6 +45,14 @@ NF_MAP struct {
 	__type(value, struct nf_proc_val);
 } nf_procs SEC(".maps");
 
+/* exe, user and cgroup filters (netfil_abi.h, struct nf_owner_key) */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_MAX_SOCKET);
+	__type(key, struct nf_owner_key);
+	__type(value, struct nf_ref);
+} nf_owners SEC(".maps");
+
 NF_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, NF_MAX_IP);

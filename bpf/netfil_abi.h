@@ -28,6 +28,8 @@
 #define NF_IF_PER_FILTER 16	/* interfaces named by one interface filter */
 #define NF_ANC_MAX       16	/* process ancestry levels recorded per socket */
 #define NF_SOCK_MATCH    8	/* socket filters one socket can be charged to */
+#define NF_CG_DEPTH      8	/* cgroup levels a socket records, from its own up */
+#define NF_PATH_LEN      256	/* an exe or cgroup filter's path */
 #define NF_COMM_LEN      16
 #define NF_IFNAME_LEN    16
 #define NF_USER_HZ       100	/* /proc/PID/stat start time unit */
@@ -38,7 +40,9 @@ enum nf_dir { NF_IN = 0, NF_OUT = 1 };
 enum nf_limit { NF_LIM_IN = 0, NF_LIM_OUT = 1, NF_LIM_IO = 2, NF_LIM_MAX };
 enum nf_kind { NF_KIND_NONE = 0, NF_KIND_SOCKET, NF_KIND_IP, NF_KIND_IFACE };
 enum nf_action { NF_ACT_REJECT = 0, NF_ACT_DROP = 1 };
-enum nf_proc_match { NF_PROC_PID = 0, NF_PROC_TREE = 1 };
+/* What a socket filter matches of the socket's creator (nf_meta.proc_match). */
+enum nf_proc_match { NF_PROC_PID = 0, NF_PROC_TREE = 1, NF_PROC_EXE = 2,
+		     NF_PROC_USER = 3, NF_PROC_CGROUP = 4, NF_PROC_UNIT = 5 };
 
 /* A process, immune to pid reuse: tgid plus its start time in clock ticks
  * since boot, the same value as field 22 of /proc/PID/stat. */
@@ -46,6 +50,18 @@ struct nf_proc_key {
 	__u32 tgid;
 	__u32 pad;
 	__u64 start;
+};
+
+/* nf_owners: exe, user and cgroup (and unit) filters, by what they match.
+ * One hash map for the three, so that resolving a socket costs one lookup
+ * per kind (and per cgroup level). */
+enum nf_owner_kind { NF_OWN_EXE = 1, NF_OWN_USER = 2, NF_OWN_CGROUP = 3 };
+struct nf_owner_key {
+	__u32 kind;		/* enum nf_owner_kind */
+	__u32 pad;
+	__u64 a;		/* exe: the file's device (kernel dev_t); user: uid;
+				 * cgroup: its id (the directory's inode) */
+	__u64 b;		/* exe: the file's inode number */
 };
 
 /* A reference from a lookup map (or a socket's cache) to a filter. */
@@ -95,7 +111,16 @@ struct nf_filter_meta {
 	__u8 addr[16];
 	__u64 netns;		/* interface filters: netns cookie */
 	__u32 ifindex[NF_IF_PER_FILTER];	/* 0: absent now (allow-missing) */
-	char ifaces[NF_IF_PER_FILTER][NF_IFNAME_LEN];
+	union {
+		char ifaces[NF_IF_PER_FILTER][NF_IFNAME_LEN];
+		/* exe: the path as given (a symlink is followed at each
+		 * resolution); cgroup: the directory; unit: its cgroup
+		 * directory once found, else the unit's name */
+		char path[NF_PATH_LEN];
+	};
+	/* exe, user, cgroup, unit: the nf_owners key linked now; a.kind 0
+	 * while the path resolves to nothing (allow-missing, or a restore) */
+	struct nf_owner_key owner;
 	/* A billing period: counters reset at each boundary (user space's
 	 * job; the kernel side never reads these). */
 	__u8 period;		/* enum netfil_every */
@@ -147,8 +172,14 @@ struct nf_sock {
 	__u64 start_ns;		/* process start, ns since boot */
 	char comm[NF_COMM_LEN];
 	__u32 n_anc;
-	__u32 pad;
+	__u32 exe_dev;		/* the creator's executable: device (kernel dev_t) */
+	__u64 exe_ino;		/* ... and inode number; 0: none (a kernel thread) */
 	struct nf_proc_key anc[NF_ANC_MAX];	/* [0] is the creating process */
+	/* The socket's cgroup and its ancestors down to netfil's attach
+	 * cgroup, nearest first: what cgroup filters match. */
+	__u32 n_cg;
+	__u32 pad;
+	__u64 cg[NF_CG_DEPTH];
 	/* Cache of the socket filters that apply, valid for one sock_gen. */
 	__u32 gen;
 	__u32 n_match;

@@ -27,14 +27,37 @@ static __always_inline void stamp(struct nf_sock *rec, struct task_struct *task)
 {
 	struct task_struct *p = task->group_leader;
 	const struct cred *cred = task->cred;
-	int i;
+	struct cgroup *cg = task->cgroups->dfl_cgrp;
+	struct inode *exe = task->mm->exe_file->f_inode;	/* NULL-safe loads */
+	struct nf_globals *g = globals();
+	int i, lvl;
 
 	rec->tgid = task->tgid;
 	rec->pid = task->pid;
 	rec->uid = cred->uid.val;
 	rec->gid = cred->gid.val;
-	rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	rec->cgroup_id = cg->kn->id;
 	rec->start_ns = p->start_boottime;
+	/* The executable's identity, not its name: a link or a rename of
+	 * the file is the same program (exe filters). */
+	rec->exe_dev = exe->i_sb->s_dev;
+	rec->exe_ino = exe->i_ino;
+
+	/* The cgroup and its ancestors down to the attach cgroup (cgroup
+	 * filters may name any of them, never one above). */
+	rec->n_cg = 0;
+	lvl = cg->level;
+	for (i = 0; i < NF_CG_DEPTH && g; i++) {
+		struct cgroup *a = NULL;
+
+		if (lvl - i < (int)g->cgroup_level || lvl - i < 0)
+			break;
+		bpf_probe_read_kernel(&a, sizeof(a), &cg->ancestors[(lvl - i) & 0xff]);
+		if (!a)
+			break;
+		rec->cg[i] = BPF_CORE_READ(a, kn, id);
+		rec->n_cg = i + 1;
+	}
 	__builtin_memcpy(rec->comm, task->comm, sizeof(rec->comm));
 
 	rec->n_anc = 0;
@@ -119,10 +142,22 @@ static __always_inline void add_ref(struct nf_sock *rec, __u32 *n,
 	(*n)++;
 }
 
-/* The socket filters that apply to a socket: a pid filter on its creator
- * and every tree filter on the creator or one of its ancestors.  They are
- * all charged (nested quotas), each once, so overlapping filters neither
- * double-count nor hide each other.  The answer is cached in the record
+static __always_inline void owner_ref(struct nf_sock *rec, __u32 *n, __u32 kind,
+				      __u64 a, __u64 b, bool *overflow)
+{
+	struct nf_owner_key k = { .kind = kind, .a = a, .b = b };
+	struct nf_ref *r = bpf_map_lookup_elem(&nf_owners, &k);
+
+	if (r)
+		add_ref(rec, n, r, overflow);
+}
+
+/* The socket filters that apply to a socket: a pid filter on its creator,
+ * every tree filter on the creator or one of its ancestors, the exe filter
+ * on its executable, the user filter on its uid, and every cgroup filter
+ * on its cgroup or an ancestor.  They are all charged (nested quotas),
+ * each once, so overlapping filters neither double-count nor hide each
+ * other.  The answer is cached in the record when the socket is created
  * and recomputed only after a socket filter change bumps sock_gen. */
 static __always_inline __u32 sock_refs(struct nf_sock *rec)
 {
@@ -150,6 +185,14 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 		if (i == 0)
 			add_ref(rec, &n, &v->pid, &overflow);
 		add_ref(rec, &n, &v->tree, &overflow);
+	}
+	if (rec->exe_ino)
+		owner_ref(rec, &n, NF_OWN_EXE, rec->exe_dev, rec->exe_ino, &overflow);
+	owner_ref(rec, &n, NF_OWN_USER, rec->uid, 0, &overflow);
+	for (i = 0; i < NF_CG_DEPTH; i++) {
+		if (i >= (int)rec->n_cg)
+			break;
+		owner_ref(rec, &n, NF_OWN_CGROUP, rec->cg[i], 0, &overflow);
 	}
 	if (overflow)
 		__sync_fetch_and_add(&g->match_overflow, 1);

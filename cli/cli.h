@@ -77,6 +77,7 @@ int do_run(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_save(int argc, char **argv);
 int do_roll(int argc, char **argv);
+int do_sync(int argc, char **argv);
 int do_restore(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/sysmacros.h>
 #include "cli.h"
 
 int parse_u32(const char *s, uint32_t *v)
@@ -37,6 +38,24 @@ int parse_match(int argc, char **argv, struct netfil_match *m)
 	return n < 0 ? fail("%s", e.msg) : n;
 }
 
+/* What an exe, cgroup or unit filter matches now, and whether its path
+ * still denotes that. */
+static void owner_print(const struct netfil_match *m)
+{
+	const char *stale = m->stale ? " (stale: the path denotes something else now)" : "";
+
+	if (m->kind != NETFIL_SOCKET || m->by < NETFIL_BY_EXE || m->by == NETFIL_BY_USER)
+		return;
+	if (!m->resolved)
+		printf("    matches nothing yet (%s not found)\n", netfil_by_name(m->by));
+	else if (m->by == NETFIL_BY_EXE)
+		printf("    matches dev %u:%u inode %llu%s\n", major(m->dev), minor(m->dev),
+		       (unsigned long long)m->ino, stale);
+	else
+		printf("    matches cgroup %s (id %llu)%s\n", m->cgroup_dir,
+		       (unsigned long long)m->cgroup_id, stale);
+}
+
 void filter_print(const struct netfil_filter *f)
 {
 	char m[256], b[4][32];
@@ -49,6 +68,7 @@ void filter_print(const struct netfil_filter *f)
 		printf(" %s %s", netfil_limit_name((enum netfil_limit)i),
 		       size_str(f->limit[i], "", b[0], sizeof(b[0])));
 	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
+	owner_print(&f->match);
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];
 
@@ -99,8 +119,10 @@ static int print_filter(struct netfil *nf, uint32_t id)
 	return 0;
 }
 
-static int add_error(int err, uint32_t id, const char *what)
+static int add_error(int err, uint32_t id, const struct netfil_match *m, const char *what)
 {
+	bool path = m->kind == NETFIL_SOCKET && m->by >= NETFIL_BY_EXE;
+
 	switch (err) {
 	case -EEXIST:
 		return fail("a filter for '%s' already exists (id %u)", what, id);
@@ -111,8 +133,14 @@ static int add_error(int err, uint32_t id, const char *what)
 	case -ENOSPC:
 		return fail("no room for another filter like '%s'", what);
 	case -EXDEV:
-		return fail("process '%s' is outside netfil's cgroup: its sockets are never counted",
-			    what);
+		return fail("%s '%s' is outside netfil's cgroup: its sockets are never counted",
+			    path ? "cgroup" : "process", what);
+	case -ENOENT:
+	case -ENOTDIR:
+	case -EACCES:
+		if (path)
+			return fail("cannot resolve %s '%s'", netfil_by_name(m->by), what);
+		break;
 	}
 	return fail_errno(err, "adding filter");
 }
@@ -132,7 +160,7 @@ static int filter_add(int argc, char **argv)
 	err = netfil_filter_add(nf, &f, &id);
 	if (err) {
 		netfil_close(nf);
-		return add_error(err, id, argv[f.match.kind == NETFIL_SOCKET ? 2 : 1]);
+		return add_error(err, id, &f.match, argv[f.match.kind == NETFIL_SOCKET ? 2 : 1]);
 	}
 	if (json_output)
 		err = print_filter(nf, id);
@@ -304,6 +332,30 @@ int do_roll(int argc, char **argv)
 		json_print(json_pack("{s:i}", "reset", n));
 	else
 		printf("%d\n", n);
+	return 0;
+}
+
+/* netfil sync: what netfild does on each change it sees, on demand. */
+int do_sync(int argc, char **argv)
+{
+	struct netfil *nf;
+	int a, b;
+
+	if (argc)
+		return fail("unexpected argument '%s'", argv[0]);
+	if (open_netfil(&nf))
+		return -1;
+	a = netfil_iface_sync(nf);
+	b = netfil_owner_sync(nf);
+	netfil_close(nf);
+	if (a < 0)
+		return fail_errno(a, "following interfaces");
+	if (b < 0)
+		return fail_errno(b, "following exe, cgroup and unit filters");
+	if (json_output)
+		json_print(json_pack("{s:i,s:i}", "interfaces", a, "filters", b));
+	else
+		printf("%d\n", a + b);
 	return 0;
 }
 

@@ -451,7 +451,8 @@ static const struct {
 	{ "load", "netfil load" },
 	{ "unload", "netfil unload" },
 	{ "status", "netfil status" },
-	{ "filter", "netfil filter add socket { pid | tree } PID [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "netfil filter add socket MATCH [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "        [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
 	{ "filter", "netfil filter add ip PREFIX [LIMITS] [action ACTION] [PERIOD] [on | off]" },
 	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [on | off] [--allow-missing]" },
 	{ "filter", "netfil filter { list | show ID | reset ID | del ID }" },
@@ -463,6 +464,7 @@ static const struct {
 	{ "save", "netfil save [counters]" },
 	{ "restore", "netfil restore { FILE | - }" },
 	{ "roll", "netfil roll [now TIME]" },
+	{ "sync", "netfil sync   (follow exe, cgroup, unit and interface filters now)" },
 	{ "batch", "netfil batch { FILE | - }" },
 	{ "reaper", "netfil reaper" },
 	{ "help", "netfil [OBJECT [COMMAND]] help | netfil help [OBJECT]" },
@@ -471,6 +473,8 @@ static const struct {
 	const char *topics, *text;
 } defs[] = {
 	{ " filter run ", "LIMITS := [ibyte SIZE] [obyte SIZE] [iobyte SIZE]   (0 = unlimited)" },
+	{ " filter ", "MATCH := { pid PID | tree PID | exe PATH | user { USER | UID } |\n"
+		      "                 cgroup PATH | unit NAME }" },
 	{ " filter run ", "ACTION := { reject | drop }   (not for interface filters)" },
 	{ " filter ", "PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
 		      "                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }" },
@@ -486,7 +490,7 @@ static const struct {
 	{ " roll ", "TIME := { SECONDS | YYYY-MM-DDTHH:MM:SS }   (local time, not ahead of the clock)" },
 	{ " batch restore ", "FILE := a path (a file named help: ./help), or - for stdin" },
 	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | events | save |\n"
-		    "                 restore | roll | batch | reaper | help }" },
+		    "                 restore | roll | sync | batch | reaper | help }" },
 	{ " help ", "OPTIONS := { -j | --json } | { -p | --pretty } | { -h | --human } |\n"
 		    "                 --pin-dir DIR | --cgroup PATH | { -d | --debug } |\n"
 		    "                 { -V | --version } | --help" },
@@ -542,6 +546,7 @@ static const struct cmd cmds[] = {
 	{ "events", do_events },
 	{ "save", do_save },
 	{ "roll", do_roll },
+	{ "sync", do_sync },
 	{ "restore", do_restore },
 	{ "reaper", do_reaper },
 	{ "batch", do_batch },

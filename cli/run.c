@@ -98,7 +98,7 @@ int do_run(int argc, char **argv)
 
 	f.match.kind = NETFIL_SOCKET;
 	f.match.pid = pid;
-	f.match.tree = true;
+	f.match.by = NETFIL_BY_TREE;
 	err = netfil_filter_add(nf, &f, &id);
 	if (!err && write(fds[1], &go, 1) != 1)
 		err = -errno;

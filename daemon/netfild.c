@@ -13,6 +13,9 @@
  *     missed while nothing ran is applied at start;
  *   - interfaces: on each netlink link notification, interface filters are
  *     re-attached to the interfaces their names now denote;
+ *   - programs and services: exe filters follow their file when it is
+ *     replaced (inotify on its directory), cgroup and unit filters their
+ *     cgroup when it is made anew (each second);
  *   - /metrics and /status for Prometheus and for a read-only group.
  *
  * Start-up decides where the filters come from, in this order:
@@ -22,7 +25,8 @@
  *   3. else the configuration file, in "netfil restore" format.
  *
  * One thread, one poll loop: signals (signalfd), link notifications,
- * the HTTP server and a one-second timer.
+ * the HTTP server, exe filters' directories (inotify) and a one-second
+ * timer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -363,6 +367,21 @@ static bool sync_ifaces(struct netfil *nf)
 	return n >= 0;
 }
 
+/* exe, cgroup and unit filters to what their paths denote now; the
+ * watched directories follow the filters. */
+static void follow_owners(struct netfil *nf, struct watch *w, struct pollfd *p)
+{
+	int n;
+
+	if (watch_rebuild(w, nf) > 0)
+		p->fd = w->fd;
+	n = netfil_owner_sync(nf);
+	if (n > 0)
+		logmsg(LOG_INFO, "programs and services: %d filters followed", n);
+	else if (n < 0)
+		logmsg(LOG_ERR, "following exe, cgroup and unit filters: %s", strerror(-n));
+}
+
 /* Link notifications: anything about links means "look again". */
 static struct mnl_socket *links_open(void)
 {
@@ -394,7 +413,8 @@ int main(int argc, char **argv)
 	struct mnl_socket *nl;
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct netfil_status st;
-	struct pollfd p[4];
+	struct watch w = { .fd = -1 };
+	struct pollfd p[5];
 	sigset_t sigs;
 	int64_t next_save;
 	int sfd, tfd, err, n, rc = 1;
@@ -449,10 +469,12 @@ int main(int argc, char **argv)
 	p[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	p[2] = (struct pollfd){ .fd = mnl_socket_get_fd(nl), .events = POLLIN };
 	p[3] = (struct pollfd){ .fd = m ? metrics_fd(m) : -1, .events = POLLIN };
+	p[4] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	follow_owners(nf, &w, &p[4]);
 	while (running) {
 		/* libmicrohttpd's idle timeouts, and work it holds already read,
 		 * wake no fd: its timeout bounds the wait */
-		n = poll(p, 4, metrics_timeout(m));
+		n = poll(p, 5, metrics_timeout(m));
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			goto out;
@@ -475,6 +497,8 @@ int main(int argc, char **argv)
 		}
 		if (p[2].revents && links_changed(nl))
 			synced = sync_ifaces(nf);
+		if (p[4].revents && watch_changed(&w))
+			follow_owners(nf, &w, &p[4]);
 		if (p[1].revents) {
 			uint64_t ticks;
 
@@ -488,6 +512,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			roll(nf, now());
+			follow_owners(nf, &w, &p[4]);
 			if (!synced)	/* e.g. a rename that freed a name later in the walk */
 				synced = sync_ifaces(nf);
 			if ((int64_t)time(NULL) >= next_save) {
@@ -500,6 +525,7 @@ int main(int argc, char **argv)
 	rc = save_errors_total && !last_save_time ? 1 : 0;
 out:
 	metrics_stop(m);
+	watch_close(&w);
 	mnl_socket_close(nl);
 	netfil_close(nf);
 	closelog();

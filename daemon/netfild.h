@@ -40,6 +40,18 @@ int metrics_fd(const struct metrics *m);
 int metrics_timeout(struct metrics *m);
 void metrics_run(struct metrics *m);
 void metrics_stop(struct metrics *m);
+/* The directories of exe filters' files (watch.c). */
+struct watch {
+	int fd;			/* inotify; -1: not built yet */
+	uint32_t gen;		/* netfil_status.socket_gen it was built for */
+};
+/* Rebuild when socket filters changed: 1 if rebuilt (w->fd is new), 0
+ * if not needed, -errno. */
+int watch_rebuild(struct watch *w, struct netfil *nf);
+/* Drain w->fd: true if anything happened there. */
+bool watch_changed(struct watch *w);
+void watch_close(struct watch *w);
+
 /* Counted by the main loop, shown in /metrics. */
 extern uint64_t saves_total, save_errors_total;
 extern int64_t last_save_time;

@@ -107,7 +107,6 @@ static int check_cgroup(struct netfil *nf, int pid)
 {
 	char path[64], line[PATH_MAX + 8], mine[PATH_MAX], attach[PATH_MAX];
 	const char *rel = NULL;
-	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
@@ -125,14 +124,12 @@ static int check_cgroup(struct netfil *nf, int pid)
 	    !realpath(nf->g->cgroup, attach))
 		return 0;	/* no cgroup v2 view to compare: let it be */
 	strcat(mine, strcmp(rel, "/") ? rel : "");
-	n = strlen(attach);
-	if (strncmp(mine, attach, n) || (mine[n] && mine[n] != '/' && strcmp(attach, "/")))
-		return -EXDEV;
-	return 0;
+	return nf_path_within(mine, attach) ? 0 : -EXDEV;
 }
 
-/* Validate a match and turn it into what the kernel side stores. */
-static int build_meta(struct netfil *nf, const struct netfil_match *m,
+/* Validate a match and turn it into what the kernel side stores.
+ * lenient: exe, cgroup and unit paths may resolve to nothing yet. */
+static int build_meta(struct netfil *nf, const struct netfil_match *m, bool lenient,
 		      struct nf_filter_meta *meta)
 {
 	int i, j, err;
@@ -141,7 +138,13 @@ static int build_meta(struct netfil *nf, const struct netfil_match *m,
 	meta->kind = (__u8)m->kind;
 	switch (m->kind) {
 	case NETFIL_SOCKET:
-		meta->proc_match = m->tree ? NF_PROC_TREE : NF_PROC_PID;
+		if (m->by < NETFIL_BY_PID || m->by > NETFIL_BY_UNIT)
+			return -EINVAL;
+		meta->proc_match = (__u8)m->by;
+		if (nf_by_owner(meta->proc_match)) {
+			meta->flags = m->allow_missing ? NF_META_ALLOW_MISSING : 0;
+			return nf_owner_meta(nf, m, lenient || m->allow_missing, meta);
+		}
 		meta->proc.tgid = (__u32)m->pid;
 		meta->proc.start = m->start;
 		if (!m->start) {
@@ -152,7 +155,7 @@ static int build_meta(struct netfil *nf, const struct netfil_match *m,
 				return err;
 			meta->proc.start = start;
 		}
-		return m->tree ? 0 : check_cgroup(nf, m->pid);
+		return m->by == NETFIL_BY_TREE ? 0 : check_cgroup(nf, m->pid);
 	case NETFIL_IP:
 		if ((m->family != AF_INET && m->family != AF_INET6) ||
 		    m->prefixlen < 0 ||
@@ -204,6 +207,22 @@ static int ip_fd(struct netfil *nf, const struct nf_filter_meta *meta)
 	return meta->family == AF_INET ? nf->ip4_fd : nf->ip6_fd;
 }
 
+/* An unlinked exe, cgroup or unit filter's duplicate: the same kind and
+ * path (a linked one is found by its nf_owners key). */
+static uint32_t find_path_dup(struct netfil *nf, const struct nf_filter_meta *meta)
+{
+	struct nf_filter_meta other;
+	__u32 i;
+
+	for (i = 0; i < NF_MAX_FILTERS; i++)
+		if (nf->cfg[i].id && nf->cfg[i].kind == NF_KIND_SOCKET &&
+		    !bpf_map_lookup_elem(nf->meta_fd, &i, &other) &&
+		    other.proc_match == meta->proc_match &&
+		    !strncmp(other.path, meta->path, NF_PATH_LEN))
+			return nf->cfg[i].id;
+	return 0;
+}
+
 /* The id of a filter other than self that matches what meta matches (for
  * interfaces: any of them), or 0. */
 static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
@@ -217,6 +236,11 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
+		if (nf_by_owner(meta->proc_match)) {
+			id = meta->owner.kind ? nf_owner_holder(nf, &meta->owner) :
+			     find_path_dup(nf, meta);
+			return id == self ? 0 : id;
+		}
 		if (!bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
 			id = meta->proc_match == NF_PROC_TREE ? pv.tree.id : pv.pid.id;
 		return id == self ? 0 : id;
@@ -298,6 +322,11 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
+		if (nf_by_owner(meta->proc_match)) {
+			err = nf_owner_unlink(nf, meta);
+			bump_sock_gen(nf);
+			return err;
+		}
 		if (bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
 			return 0;
 		if (meta->proc_match == NF_PROC_TREE)
@@ -335,6 +364,12 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
+		if (nf_by_owner(meta->proc_match)) {
+			err = nf_owner_link(nf, slot, id, meta);
+			if (!err)
+				bump_sock_gen(nf);
+			return err;
+		}
 		bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv);
 		if (meta->proc_match == NF_PROC_TREE)
 			pv.tree = ref;
@@ -459,7 +494,7 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	__u32 slot, dup;
 	int err, i;
 
-	err = build_meta(nf, &f->match, &meta);
+	err = build_meta(nf, &f->match, false, &meta);
 	if (err)
 		return err;
 	if (!period_valid(&f->period))
@@ -523,14 +558,20 @@ static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
 
 	memset(m, 0, sizeof(*m));
 	m->kind = (enum netfil_kind)meta->kind;
-	m->pid = (int)meta->proc.tgid;
-	m->tree = meta->proc_match == NF_PROC_TREE;
-	m->start = meta->proc.start;
+	m->by = (enum netfil_by)meta->proc_match;
+	if (meta->kind == NF_KIND_SOCKET && nf_by_owner(meta->proc_match)) {
+		nf_owner_match(meta, m);
+	} else {
+		m->pid = (int)meta->proc.tgid;
+		m->start = meta->proc.start;
+	}
 	m->family = meta->family;
 	m->prefixlen = meta->prefixlen;
 	memcpy(m->addr, meta->addr, 16);
-	m->n_ifaces = (int)meta->n_ifaces;
 	m->allow_missing = meta->flags & NF_META_ALLOW_MISSING;
+	if (meta->kind != NF_KIND_IFACE)
+		return;
+	m->n_ifaces = (int)meta->n_ifaces;
 	for (i = 0; i < meta->n_ifaces && i < NF_IF_PER_FILTER; i++)
 		memcpy(m->ifaces[i], meta->ifaces[i], NF_IFNAME_LEN);
 }
@@ -559,6 +600,8 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 	memset(f, 0, sizeof(*f));
 	f->id = cfg.id;
 	to_match(&meta, &f->match);
+	if (meta.kind == NF_KIND_SOCKET)
+		f->match.stale = nf_owner_stale(&meta);
 	nf_meta_period(&meta, &f->period);
 	f->on = cfg.on;
 	f->action = (enum netfil_action)cfg.action;
@@ -676,7 +719,8 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 			nf_period_meta(&p, time(NULL), &meta);
 			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
 		}
-		if ((what & NETFIL_SET_ALLOW_MISSING) && meta.kind == NF_KIND_IFACE &&
+		if ((what & NETFIL_SET_ALLOW_MISSING) &&
+		    (meta.kind == NF_KIND_IFACE || nf_by_owner(meta.proc_match)) &&
 		    !(meta.flags & NF_META_ALLOW_MISSING) != !v->match.allow_missing) {
 			meta.flags ^= NF_META_ALLOW_MISSING;
 			bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0);
@@ -712,7 +756,7 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
 	__u32 slot, dup;
 	int err;
 
-	err = build_meta(nf, m, &meta);
+	err = build_meta(nf, m, false, &meta);
 	if (err)
 		return err;
 	err = find_slot(nf, id, &slot);
@@ -830,7 +874,7 @@ static bool sysctl_candidate(struct netfil *nf, __u32 slot, enum netfil_kind kin
 	if (kind != NETFIL_SOCKET)
 		return true;
 	return !bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) &&
-	       meta.proc_match == NF_PROC_PID;
+	       meta.proc_match == NF_PROC_PID;	/* nor exe, user, cgroup, unit */
 }
 
 /* net.netfil.<kind>.* act on one filter per kind, as the original did: the

@@ -16,7 +16,7 @@ struct netfil {
 	struct netfil_opts opts;
 	char pin_dir[PATH_MAX];
 	int dir_fd;		/* the pin directory, also the change lock */
-	int cfg_fd, state_fd, meta_fd, procs_fd, ip4_fd, ip6_fd, ifaces_fd;
+	int cfg_fd, state_fd, meta_fd, procs_fd, owners_fd, ip4_fd, ip6_fd, ifaces_fd;
 	int globals_fd, kick_fd, subs_fd, txn_fd;
 	__u32 txn_seq;		/* the change under way (lib/txn.c), 0: none */
 	int emit_fd;		/* prog/nf_emit, opened on first use */
@@ -25,7 +25,7 @@ struct netfil {
 };
 
 /* The pinned maps, in the order of the fds in struct netfil. */
-#define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(ip4) X(ip6) X(ifaces) \
+#define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(owners) X(ip4) X(ip6) X(ifaces) \
 		   X(globals) X(kick) X(subs)
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
@@ -83,6 +83,20 @@ int nf_change_end(struct netfil *nf, int err);
 /* A filter's lookup entries (unlink), or back in its own namespace (relink). */
 int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta);
 int nf_relink(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filter_meta *meta);
+
+/* owner.c: exe, user, cgroup and unit filters */
+int nf_owner_meta(struct netfil *nf, const struct netfil_match *m, bool lenient,
+		  struct nf_filter_meta *meta);
+void nf_owner_match(const struct nf_filter_meta *meta, struct netfil_match *m);
+bool nf_owner_stale(const struct nf_filter_meta *meta);
+int nf_owner_link(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filter_meta *meta);
+int nf_owner_unlink(struct netfil *nf, const struct nf_filter_meta *meta);
+uint32_t nf_owner_holder(struct netfil *nf, const struct nf_owner_key *key);
+bool nf_path_within(const char *path, const char *dir);
+static inline bool nf_by_owner(__u8 proc_match)
+{
+	return proc_match >= NF_PROC_EXE;
+}
 
 /* The period kept in a filter's nf_meta, and back. */
 void nf_meta_period(const struct nf_filter_meta *meta, struct netfil_period *p);

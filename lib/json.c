@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 #include "internal.h"
 
 /* {"in": a, "out": b} */
@@ -34,6 +35,50 @@ static json_t *wall_json(uint64_t ns)
 	return json_string(buf);
 }
 
+static json_t *id_or_null(bool known, uint64_t v)
+{
+	return known ? json_integer((json_int_t)v) : json_null();
+}
+
+/* A socket filter's match: {"pid": N, "start": N}, {"exe": PATH, "dev":
+ * "MAJ:MIN", "inode": N, "stale": B}, {"user": NAME, "uid": N},
+ * {"cgroup": DIR, "cgroup_id": N, "stale": B}, {"unit": NAME, "cgroup":
+ * DIR, ...}; an unresolved path has null dev, inode, cgroup and id. */
+static void socket_json(json_t *o, const struct netfil_match *m)
+{
+	const char *key = netfil_by_name(m->by);
+	char buf[64];
+
+	switch (m->by) {
+	case NETFIL_BY_PID:
+	case NETFIL_BY_TREE:
+		json_object_set_new(o, key, json_integer(m->pid));
+		json_object_set_new(o, "start", json_integer((json_int_t)m->start));
+		return;
+	case NETFIL_BY_USER:
+		netfil_user_name(m->uid, buf, sizeof(buf));
+		json_object_set_new(o, key, json_string(buf));
+		json_object_set_new(o, "uid", json_integer(m->uid));
+		return;
+	case NETFIL_BY_EXE:
+		json_object_set_new(o, key, json_string(m->path));
+		snprintf(buf, sizeof(buf), "%u:%u", major(m->dev), minor(m->dev));
+		json_object_set_new(o, "dev", m->resolved ? json_string(buf) : json_null());
+		json_object_set_new(o, "inode", id_or_null(m->resolved, m->ino));
+		break;
+	case NETFIL_BY_CGROUP:
+	case NETFIL_BY_UNIT:
+		json_object_set_new(o, key, json_string(m->path));
+		if (m->by == NETFIL_BY_UNIT)
+			json_object_set_new(o, netfil_by_name(NETFIL_BY_CGROUP),
+					    m->resolved ? json_string(m->cgroup_dir) : json_null());
+		json_object_set_new(o, "cgroup_id", id_or_null(m->resolved, m->cgroup_id));
+		break;
+	}
+	json_object_set_new(o, "stale", json_boolean(m->stale));
+	json_object_set_new(o, "allow_missing", json_boolean(m->allow_missing));
+}
+
 json_t *netfil_filter_json(const struct netfil_filter *f)
 {
 	const struct netfil_match *m = &f->match;
@@ -46,8 +91,7 @@ json_t *netfil_filter_json(const struct netfil_filter *f)
 		return NULL;
 	switch (m->kind) {
 	case NETFIL_SOCKET:
-		json_object_set_new(o, m->tree ? "tree" : "pid", json_integer(m->pid));
-		json_object_set_new(o, "start", json_integer((json_int_t)m->start));
+		socket_json(o, m);
 		break;
 	case NETFIL_IP:
 		netfil_format_match(m, buf, sizeof(buf));

@@ -18,6 +18,10 @@
 static const char *const kind_names[] = {
 	[NETFIL_SOCKET] = "socket", [NETFIL_IP] = "ip", [NETFIL_IFACE] = "interface",
 };
+static const char *const by_names[] = {
+	[NETFIL_BY_PID] = "pid", [NETFIL_BY_TREE] = "tree", [NETFIL_BY_EXE] = "exe",
+	[NETFIL_BY_USER] = "user", [NETFIL_BY_CGROUP] = "cgroup", [NETFIL_BY_UNIT] = "unit",
+};
 static const char *const action_names[] = {
 	[NETFIL_REJECT] = "reject", [NETFIL_DROP] = "drop",
 };
@@ -41,6 +45,7 @@ static const char *const counter_names[] = {
 #define NAME(tab, i) ((unsigned int)(i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "?")
 
 const char *netfil_kind_name(enum netfil_kind kind) { return NAME(kind_names, kind); }
+const char *netfil_by_name(enum netfil_by by) { return NAME(by_names, by); }
 const char *netfil_action_name(enum netfil_action a) { return NAME(action_names, a); }
 const char *netfil_dir_name(enum netfil_dir d) { return NAME(dir_names, d); }
 const char *netfil_limit_name(enum netfil_limit l) { return NAME(limit_names, l); }
@@ -95,6 +100,11 @@ static int lookup(const char *const *tab, int n, const char *s)
 int netfil_kind_parse(const char *s)
 {
 	return lookup(kind_names, (int)(sizeof(kind_names) / sizeof(kind_names[0])), s);
+}
+
+int netfil_by_parse(const char *s)
+{
+	return lookup(by_names, (int)(sizeof(by_names) / sizeof(by_names[0])), s);
 }
 
 int netfil_action_parse(const char *s)

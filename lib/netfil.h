@@ -46,21 +46,48 @@ enum netfil_action { NETFIL_REJECT = 0, NETFIL_DROP = 1 };
 enum netfil_dir { NETFIL_IN = 0, NETFIL_OUT = 1 };
 enum netfil_limit { NETFIL_IBYTE = 0, NETFIL_OBYTE = 1, NETFIL_IOBYTE = 2 };
 
+/* What a socket filter matches of the process that created a socket. */
+enum netfil_by {
+	NETFIL_BY_PID = 0,	/* one process */
+	NETFIL_BY_TREE,		/* a process and all its descendants */
+	NETFIL_BY_EXE,		/* every process running an executable file */
+	NETFIL_BY_USER,		/* every process of a (real) uid */
+	NETFIL_BY_CGROUP,	/* every process in a cgroup v2 directory or below */
+	NETFIL_BY_UNIT,		/* the same, for a systemd unit's cgroup */
+};
+#define NETFIL_PATH_LEN 256
+
 /* What a filter matches. */
 struct netfil_match {
 	enum netfil_kind kind;
-	/* NETFIL_SOCKET: a process (tree: and all its descendants).  start is
-	 * the process start time in clock ticks; 0 lets the library read it. */
+	/* NETFIL_SOCKET: by says what of the creating process.  pid, tree:
+	 * the process; start is its start time in clock ticks, 0 lets the
+	 * library read it. */
+	enum netfil_by by;
 	int pid;
-	bool tree;
 	uint64_t start;
+	/* exe: the file (absolute; a symlink is followed); cgroup: the
+	 * directory (absolute, or below the cgroup v2 mount); unit: the
+	 * unit's name ("foo.service"). */
+	char path[NETFIL_PATH_LEN];
+	uint32_t uid;		/* user */
+	/* read-only, filled by netfil_filter_get(): what path resolved to
+	 * when the filter was last linked (exe: dev and ino as stat(2)
+	 * gives them; cgroup, unit: the cgroup's id and, for a unit, its
+	 * directory), and stale when path resolves to something else now,
+	 * or to nothing (until netfil_owner_sync() follows it). */
+	uint64_t dev, ino, cgroup_id;
+	char cgroup_dir[NETFIL_PATH_LEN];
+	bool resolved;
+	bool stale;
 	/* NETFIL_IP: the remote address, AF_INET or AF_INET6. */
 	int family;
 	uint8_t addr[16];
 	int prefixlen;
 	/* NETFIL_IFACE: interfaces of the caller's network namespace, by
 	 * name.  allow_missing: names that do not exist (yet) are taken, and
-	 * netfil_iface_sync() attaches to them when they appear. */
+	 * netfil_iface_sync() attaches to them when they appear.  The same
+	 * for exe, cgroup and unit paths, and netfil_owner_sync(). */
 	int n_ifaces;
 	char ifaces[NETFIL_MAX_IFACES_PER_FILTER][NETFIL_IFNAME_LEN];
 	bool allow_missing;
@@ -196,6 +223,7 @@ struct netfil_status {
 	unsigned int subscribers;
 	uint64_t events_lost;	/* over every subscriber slot */
 	uint64_t deleted;	/* filters deleted on request since load */
+	uint32_t socket_gen;	/* changes with every socket filter change */
 };
 
 /* Load the programs, pin them and their maps, attach them to the cgroup and
@@ -251,6 +279,19 @@ int netfil_roll(struct netfil *nf, int64_t now);
  * how many interfaces were attached or forgotten, or -errno. */
 int netfil_iface_sync(struct netfil *nf);
 
+/* Follow exe, cgroup and unit filters to what their paths denote now: a
+ * package upgrade replaces a program with a new file (a new inode), a
+ * restarted service gets a new cgroup.  Counters stay with the filter.
+ * Returns how many filters moved, or -errno. */
+int netfil_owner_sync(struct netfil *nf);
+/* The identity an exe filter on path would match now: -ENOENT, -EACCES
+ * (not an executable regular file), or 0 with the kernel's (dev, ino). */
+int netfil_exe_identity(const char *path, uint64_t *dev, uint64_t *ino);
+/* A cgroup v2 directory by absolute path or path below the mount, and a
+ * systemd unit by name, to its canonical directory and id: -ENOENT. */
+int netfil_cgroup_resolve(const char *path, char *dir, size_t len, uint64_t *id);
+int netfil_unit_resolve(const char *name, char *dir, size_t len, uint64_t *id);
+
 /* The filter net.netfil.<kind>.* keys act on (0: none yet), and setting it. */
 int netfil_sysctl_filter(struct netfil *nf, enum netfil_kind kind, uint32_t *id);
 int netfil_sysctl_set_filter(struct netfil *nf, enum netfil_kind kind, uint32_t id);
@@ -273,6 +314,10 @@ int netfil_reaper_spawn(const struct netfil_opts *opts);
 int netfil_parse_size(const char *s, uint64_t *bytes);
 int netfil_parse_prefix(const char *s, struct netfil_match *m);
 int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len);
+/* A user name or a uid (digits) to a uid: -ENOENT for an unknown name. */
+int netfil_parse_user(const char *s, uint32_t *uid);
+/* A uid's name, else its number. */
+void netfil_user_name(uint32_t uid, char *buf, size_t len);
 /* Start time of a process in clock ticks since boot; -ESRCH if none. */
 int netfil_proc_start(int pid, uint64_t *start);
 
@@ -281,6 +326,7 @@ int netfil_proc_start(int pid, uint64_t *start);
 enum netfil_counter { NETFIL_C_BYTES, NETFIL_C_PACKETS, NETFIL_C_DROPPED,
 		      NETFIL_C_EXCEEDED, NETFIL_C_EXCEEDED_AT, NETFIL_C_EXCEEDED_TIME };
 const char *netfil_kind_name(enum netfil_kind kind);		/* socket, ip, interface */
+const char *netfil_by_name(enum netfil_by by);			/* pid, tree, exe, user, cgroup, unit */
 const char *netfil_action_name(enum netfil_action action);	/* reject, drop */
 const char *netfil_dir_name(enum netfil_dir dir);		/* in, out */
 const char *netfil_limit_name(enum netfil_limit limit);	/* ibyte, obyte, iobyte */
@@ -300,6 +346,7 @@ void netfil_format_size_human(uint64_t bytes, char *buf, size_t len);
 void netfil_format_wall(uint64_t ns, char *buf, size_t len);
 int netfil_exceeded_parse(const char *s, bool exceeded[2]);
 int netfil_kind_parse(const char *s);
+int netfil_by_parse(const char *s);
 int netfil_action_parse(const char *s);
 int netfil_limit_parse(const char *s);
 int netfil_every_parse(const char *s);
@@ -319,8 +366,10 @@ int netfil_parse_u32(const char *s, uint32_t *v);
 int netfil_parse_pid(const char *s, int *pid, struct netfil_err *err);
 /* Seconds since the epoch, or local YYYY-MM-DDTHH:MM:SS. */
 int netfil_parse_time(const char *s, int64_t *t);
-/* "socket {pid|tree} PID", "ip PREFIX", "interface IF[,IF...]": returns
- * the words used. */
+/* "socket {pid|tree} PID", "socket exe PATH", "socket user USER|UID",
+ * "socket cgroup PATH", "socket unit NAME", "ip PREFIX",
+ * "interface IF[,IF...]": returns the words used.  A user name is looked
+ * up here; paths are only read (netfil_parse_filter checks them). */
 int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 		       struct netfil_err *err);
 /* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] (not for
@@ -340,13 +389,16 @@ int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *err);
 /* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
- * every named interface exists unless --allow-missing. */
+ * every named interface, exe file, cgroup and unit exists unless
+ * --allow-missing. */
 int netfil_parse_filter(int argc, char **argv, struct netfil_filter *f,
 			struct netfil_err *err);
 /* Two matches no two filters may share: the same process (pid, or tree),
- * the same prefix, or an interface in common. */
+ * the same exe path, user, cgroup or unit, the same prefix, or an
+ * interface in common. */
 bool netfil_match_conflict(const struct netfil_match *a, const struct netfil_match *b);
-/* "pid 812", "tree 812", "10.0.0.0/8", "eth0,usb0" */
+/* "pid 812", "tree 812", "exe /usr/bin/curl", "user nobody", "cgroup
+ * /sys/fs/cgroup/x", "unit foo.service", "10.0.0.0/8", "eth0,usb0" */
 void netfil_format_match(const struct netfil_match *m, char *buf, size_t len);
 /* "monthly day 14 at 00:00" */
 void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);

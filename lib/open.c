@@ -176,6 +176,7 @@ int netfil_status(struct netfil *nf, struct netfil_status *st)
 	st->match_overflow = nf->g->match_overflow;
 	st->rst_passed = nf->g->rst_passed;
 	st->deleted = nf->g->deleted;
+	st->socket_gen = __atomic_load_n(&nf->g->sock_gen, __ATOMIC_RELAXED);
 	for (i = 0; i < NF_MAX_SUBS; i++) {
 		st->events_lost += nf->g->sub_lost[i];
 		st->subscribers += !!(nf->g->subs_mask & (1u << i));

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,34 @@ static bool is_tgid(int pid)
 
 /* Field 22 of /proc/PID/stat.  The command name (field 2) may hold spaces
  * and parentheses, so fields are counted from its last ')'. */
+int netfil_parse_user(const char *s, uint32_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uint64_t v;
+
+	/* a number is a uid, with or without a passwd entry (containers) */
+	if (!netfil_parse_number(s, 0xfffffffeu, &v)) {
+		*uid = (uint32_t)v;
+		return 0;
+	}
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) || !res)
+		return -ENOENT;
+	*uid = res->pw_uid;
+	return 0;
+}
+
+void netfil_user_name(uint32_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (!getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) && res)
+		snprintf(buf, len, "%s", res->pw_name);
+	else
+		snprintf(buf, len, "%u", uid);
+}
+
 int netfil_proc_start(int pid, uint64_t *start)
 {
 	char path[64], buf[1024], *p;

@@ -22,7 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "internal.h"
+
+/* What follows each socket match word, for error messages. */
+static const char *const by_arg[] = {
+	[NETFIL_BY_PID] = "PID", [NETFIL_BY_TREE] = "PID", [NETFIL_BY_EXE] = "PATH",
+	[NETFIL_BY_USER] = "USER", [NETFIL_BY_CGROUP] = "PATH", [NETFIL_BY_UNIT] = "NAME",
+};
 
 
 int nf_bad(struct netfil_err *e, const char *fmt, ...)
@@ -208,6 +215,9 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *e)
 {
 	bool iface = f->match.kind == NETFIL_IFACE;
+	/* --allow-missing: kinds that name something that may not exist yet */
+	bool may_miss = iface || (f->match.kind == NETFIL_SOCKET && f->match.by >= NETFIL_BY_EXE &&
+				  f->match.by != NETFIL_BY_USER);
 	int i, j, n;
 
 	*what = 0;
@@ -240,7 +250,7 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], netfil_onoff_name(false))) {
 			f->on = false;
 			*what |= NETFIL_SET_ON;
-		} else if ((flags & NETFIL_OPT_STATE) && iface &&
+		} else if ((flags & NETFIL_OPT_STATE) && may_miss &&
 			   !strcmp(argv[i], "--allow-missing")) {
 			f->match.allow_missing = true;
 			*what |= NETFIL_SET_ALLOW_MISSING;
@@ -253,14 +263,56 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 	return i;
 }
 
+/* An exe, cgroup or unit filter's path: exe paths are made absolute
+ * (not resolved: a symlink such as an alternatives link is followed
+ * afresh at each resolution), a unit name gets ".service" if it has no
+ * suffix, as systemctl does. */
+static int parse_path(struct netfil_match *m, const char *arg, struct netfil_err *e)
+{
+	char cwd[PATH_MAX];
+	const char *bad;
+	size_t n;
+
+	for (bad = arg; *bad && *bad != '#' && (unsigned char)*bad > ' '; bad++)
+		;
+	if (*bad || !*arg)
+		return nf_bad(e, "%s '%s' has a blank, '#' or control character", by_arg[m->by], arg);
+	n = strlen(arg);
+	if (m->by == NETFIL_BY_UNIT) {
+		if (strchr(arg, '/') || arg[0] == '.')
+			return nf_bad(e, "invalid unit name '%s'", arg);
+		snprintf(m->path, sizeof(m->path), "%s%s", arg, strchr(arg, '.') ? "" : ".service");
+		if (n + 8 >= sizeof(m->path))
+			return nf_bad(e, "unit name '%s' is too long", arg);
+		return 0;
+	}
+	if (m->by == NETFIL_BY_EXE && arg[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(m->path, sizeof(m->path), "%s/%s", cwd, arg) >= sizeof(m->path))
+			return nf_bad(e, "path '%s' is too long", arg);
+		return 0;
+	}
+	if (n >= sizeof(m->path))
+		return nf_bad(e, "path '%s' is too long", arg);
+	strcpy(m->path, arg);
+	return 0;
+}
+
 bool netfil_match_conflict(const struct netfil_match *a, const struct netfil_match *b)
 {
 	int i, j;
 
 	if (a->kind != b->kind)
 		return false;
-	if (a->kind == NETFIL_SOCKET)
-		return a->pid == b->pid && a->tree == b->tree;
+	if (a->kind == NETFIL_SOCKET) {
+		if (a->by != b->by)
+			return false;
+		if (a->by == NETFIL_BY_PID || a->by == NETFIL_BY_TREE)
+			return a->pid == b->pid;
+		if (a->by == NETFIL_BY_USER)
+			return a->uid == b->uid;
+		return !strcmp(a->path, b->path);
+	}
 	if (a->kind == NETFIL_IP)
 		return a->family == b->family && a->prefixlen == b->prefixlen &&
 		       !memcmp(a->addr, b->addr, 16);
@@ -278,8 +330,22 @@ void netfil_format_match(const struct netfil_match *m, char *buf, size_t len)
 
 	switch (m->kind) {
 	case NETFIL_SOCKET:
-		snprintf(buf, len, "%s %d", m->tree ? "tree" : "pid", m->pid);
-		return;
+		switch (m->by) {
+		case NETFIL_BY_PID:
+		case NETFIL_BY_TREE:
+			snprintf(buf, len, "%s %d", netfil_by_name(m->by), m->pid);
+			return;
+		case NETFIL_BY_USER: {
+			char name[64];
+
+			netfil_user_name(m->uid, name, sizeof(name));
+			snprintf(buf, len, "%s %s", netfil_by_name(m->by), name);
+			return;
+		}
+		default:
+			snprintf(buf, len, "%s %s", netfil_by_name(m->by), m->path);
+			return;
+		}
 	case NETFIL_IP:
 		netfil_format_prefix(m, buf, len);
 		return;
@@ -306,16 +372,20 @@ int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 	if (kind == NETFIL_SOCKET) {
 		m->kind = NETFIL_SOCKET;
 		if (argc < 2)
-			return nf_bad(e, "missing 'pid' or 'tree' after 'socket'");
-		if (!strcmp(argv[1], "tree"))
-			m->tree = true;
-		else if (strcmp(argv[1], "pid"))
-			return nf_bad(e, "unknown socket match '%s' (pid or tree)", argv[1]);
+			return nf_bad(e, "missing 'pid', 'tree', 'exe', 'user', 'cgroup' or 'unit' after 'socket'");
+		err = netfil_by_parse(argv[1]);
+		if (err < 0)
+			return nf_bad(e, "unknown socket match '%s' (pid, tree, exe, user, cgroup or unit)",
+				   argv[1]);
+		m->by = (enum netfil_by)err;
 		if (argc < 3)
-			return nf_bad(e, "missing PID after '%s'", argv[1]);
-		if (netfil_parse_pid(argv[2], &m->pid, e))
-			return -EINVAL;
-		return 3;
+			return nf_bad(e, "missing %s after '%s'", by_arg[m->by], argv[1]);
+		if (m->by == NETFIL_BY_PID || m->by == NETFIL_BY_TREE)
+			return netfil_parse_pid(argv[2], &m->pid, e) ? -EINVAL : 3;
+		if (m->by == NETFIL_BY_USER)
+			return netfil_parse_user(argv[2], &m->uid) ?
+			       nf_bad(e, "unknown user '%s'", argv[2]) : 3;
+		return parse_path(m, argv[2], e) ?: 3;
 	}
 	if (kind == NETFIL_IP) {
 		if (argc < 2)
@@ -366,11 +436,46 @@ int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 	return nf_bad(e, "unknown filter kind '%s' (socket, ip or interface)", argv[0]);
 }
 
+/* What exe, cgroup and unit filters name must exist, unless
+ * --allow-missing: a typo should not wait silently. */
+static int check_owner(const struct netfil_match *m, struct netfil_err *e)
+{
+	char dir[NETFIL_PATH_LEN];
+	uint64_t a, b;
+	int err;
+
+	if (m->kind != NETFIL_SOCKET || m->allow_missing)
+		return 0;
+	switch (m->by) {
+	case NETFIL_BY_EXE:
+		err = netfil_exe_identity(m->path, &a, &b);
+		if (err == -EACCES)
+			return nf_bad(e, "'%s' is not an executable file", m->path);
+		if (err)
+			return nf_bad(e, "no file '%s' (--allow-missing adds it anyway)", m->path);
+		return 0;
+	case NETFIL_BY_CGROUP:
+		if (netfil_cgroup_resolve(m->path, dir, sizeof(dir), &a))
+			return nf_bad(e, "no cgroup '%s' (--allow-missing adds it anyway)", m->path);
+		return 0;
+	case NETFIL_BY_UNIT:
+		if (netfil_unit_resolve(m->path, dir, sizeof(dir), &a))
+			return nf_bad(e, "unknown unit '%s': no cgroup of that name (not running?"
+				      " --allow-missing adds it anyway)", m->path);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* An interface filter may name interfaces that do not exist yet only
  * when asked to: a typo should not wait silently for an "eht0". */
 static int check_ifaces(const struct netfil_match *m, struct netfil_err *e)
 {
 	int i;
+
+	if (check_owner(m, e))
+		return -EINVAL;
 
 	if (m->kind != NETFIL_IFACE || m->allow_missing)
 		return 0;
@@ -436,8 +541,14 @@ static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flag
 	if (f->id)
 		fprintf(out, " id %u", f->id);
 	fprintf(out, " %s", netfil_kind_name(m->kind));
-	if (m->kind == NETFIL_SOCKET) {
-		fprintf(out, " %s %d", m->tree ? "tree" : "pid", m->pid);
+	if (m->kind == NETFIL_SOCKET && m->by == NETFIL_BY_USER) {
+		/* the number: a saved state must come back even if the
+		 * name is gone from the passwd database */
+		fprintf(out, " %s %u", netfil_by_name(m->by), m->uid);
+	} else if (m->kind == NETFIL_SOCKET && m->by > NETFIL_BY_TREE) {
+		fprintf(out, " %s %s", netfil_by_name(m->by), m->path);
+	} else if (m->kind == NETFIL_SOCKET) {
+		fprintf(out, " %s %d", netfil_by_name(m->by), m->pid);
 		if (m->start)
 			fprintf(out, " start %llu", (unsigned long long)m->start);
 	} else {
@@ -557,7 +668,8 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 	}
 	if (n < 0)
 		return -EINVAL;
-	if (f->match.kind == NETFIL_SOCKET && n < argc && !strcmp(argv[n], "start")) {
+	if (f->match.kind == NETFIL_SOCKET && f->match.by <= NETFIL_BY_TREE && n < argc &&
+	    !strcmp(argv[n], "start")) {
 		if (parse_u64("start", n + 1 < argc ? argv[n + 1] : NULL, &f->match.start, e))
 			return -EINVAL;
 		if (netfil_proc_start(f->match.pid, &start) || start != f->match.start) {
@@ -575,7 +687,9 @@ static int parse_filter_line(int argc, char **argv, struct item *it, unsigned in
 		return -EINVAL;
 	if (r != argc - n)
 		return nf_bad(e, "unexpected argument '%s'", argv[n + r]);
-	if (flags & NETFIL_RESTORE_LENIENT && f->match.kind == NETFIL_IFACE)
+	if (flags & NETFIL_RESTORE_LENIENT && (f->match.kind == NETFIL_IFACE ||
+	    (f->match.kind == NETFIL_SOCKET && f->match.by >= NETFIL_BY_EXE &&
+	     f->match.by != NETFIL_BY_USER)))
 		f->match.allow_missing = true;
 	return check_ifaces(&f->match, e);
 }
@@ -779,9 +893,13 @@ static int apply(struct netfil *nf, struct item *items, int n, unsigned int flag
 			err = nf_filter_add_locked(nf, &items[i].f, &id);
 			if (err == -EXDEV && (flags & NETFIL_RESTORE_LENIENT)) {
 				/* after a reboot the pid may be another
-				 * process's, outside the cgroup: skip it */
-				pr_warn(nf, "process %d is outside netfil's cgroup; its filter %u "
-					"is not restored\n", items[i].f.match.pid, items[i].f.id);
+				 * process's, outside the cgroup (or the
+				 * cgroup moved): skip it */
+				char what[NETFIL_PATH_LEN + 16];
+
+				netfil_format_match(&items[i].f.match, what, sizeof(what));
+				pr_warn(nf, "%s is outside netfil's cgroup; its filter %u "
+					"is not restored\n", what, items[i].f.id);
 				items[i].line = -items[i].line;
 				err = 0;
 				continue;

@@ -17,8 +17,10 @@ static inline const char *filter_diff(const struct netfil_filter *a,
 		return "id";
 	if (x->kind != y->kind)
 		return "match.kind";
-	if (x->pid != y->pid || x->tree != y->tree || x->start != y->start)
-		return "match pid/tree/start";
+	if (x->pid != y->pid || x->by != y->by || x->start != y->start)
+		return "match by/pid/start";
+	if (x->uid != y->uid || strncmp(x->path, y->path, NETFIL_PATH_LEN))
+		return "match uid/path";
 	if (x->kind == NETFIL_IP &&
 	    (x->family != y->family || x->prefixlen != y->prefixlen ||
 	     memcmp(x->addr, y->addr, sizeof(x->addr))))

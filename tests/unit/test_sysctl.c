@@ -84,7 +84,7 @@ static void test_values(void)
 	if (ASSERT_OK(netfil_sysctl_parse(arg, &a, &e), e.msg)) {
 		ASSERT_EQ(a.match.kind, NETFIL_SOCKET, "socket");
 		ASSERT_EQ(a.match.pid, getpid(), "pid");
-		ASSERT_EQ(a.match.tree, false, "not a tree");
+		ASSERT_EQ(a.match.by, NETFIL_BY_PID, "not a tree");
 	}
 	if (ASSERT_OK(netfil_sysctl_parse("net.netfil.interface.list=lo", &a, &e), e.msg)) {
 		ASSERT_EQ(a.match.kind, NETFIL_IFACE, "interface");
@@ -227,7 +227,7 @@ static void test_value_round_trip(void)
 	netfil_sysctl_value(&f, NETFIL_SYSCTL_EXCEEDED_IN, val, sizeof(val));
 	ASSERT_STREQ(val, "0", "exceeded_in value");
 
-	f.match = (struct netfil_match){ .kind = NETFIL_SOCKET, .pid = 4242, .tree = true };
+	f.match = (struct netfil_match){ .kind = NETFIL_SOCKET, .pid = 4242, .by = NETFIL_BY_TREE };
 	netfil_sysctl_value(&f, NETFIL_SYSCTL_MATCH, val, sizeof(val));
 	ASSERT_STREQ(val, "4242", "socket value");
 	f.match = (struct netfil_match){ .kind = NETFIL_IFACE, .n_ifaces = 2,

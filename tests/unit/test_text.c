@@ -46,9 +46,25 @@ static void gen_match(struct netfil_match *m, int kind)
 	m->kind = (enum netfil_kind)kind;
 	switch (kind) {
 	case NETFIL_SOCKET:
-		m->pid = getpid();
-		m->tree = rnd(2);
-		m->start = self_start;
+		m->by = (enum netfil_by)rnd(NETFIL_BY_UNIT + 1);
+		if (m->by == NETFIL_BY_PID || m->by == NETFIL_BY_TREE) {
+			m->pid = getpid();
+			m->start = self_start;
+		} else if (m->by == NETFIL_BY_USER) {
+			m->uid = (uint32_t)rnd(70000);
+		} else {
+			/* paths that need not exist: --allow-missing */
+			static const char *const pfx[] = { [NETFIL_BY_EXE] = "/opt/netfil-unit/",
+				[NETFIL_BY_CGROUP] = "/netfil-unit/", [NETFIL_BY_UNIT] = "u" };
+
+			len = 1 + (int)rnd(40);
+			j = snprintf(m->path, sizeof(m->path), "%s", pfx[m->by]);
+			for (i = 0; i < len; i++)
+				m->path[j + i] = chars[rnd(sizeof(chars) - 1)];
+			if (m->by == NETFIL_BY_UNIT)
+				strcat(m->path, ".service");
+			m->allow_missing = true;
+		}
 		break;
 	case NETFIL_IP:
 		m->family = rnd(2) ? AF_INET : AF_INET6;
@@ -228,7 +244,7 @@ static void test_round_trip_edges(void)
 		f[2].match.n_ifaces++;
 	}
 	f[2].period = (struct netfil_period){ NETFIL_HOURLY, 59, 0, 1, 1, 1 };
-	f[3].match = (struct netfil_match){ .kind = NETFIL_SOCKET, .pid = getpid(), .tree = true,
+	f[3].match = (struct netfil_match){ .kind = NETFIL_SOCKET, .pid = getpid(), .by = NETFIL_BY_TREE,
 					    .start = self_start };
 	f[3].period = (struct netfil_period){ NETFIL_DAILY, 0, 23, 1, 1, 0 };
 	f[4].match = (struct netfil_match){ .kind = NETFIL_SOCKET, .pid = getpid(),
@@ -369,6 +385,19 @@ struct bad_row {
 #define BAD(t, l, ...) { .text = t, .len = sizeof(t) - 1, .line = l, .tokens = { __VA_ARGS__ } }
 
 static const struct bad_row bad_rows[] = {
+	/* filters by program, user and service */
+	BAD("filter add socket exe\n", 1, "PATH", "exe"),
+	BAD("filter add socket exe /nonexistent-netfil/x\n", 1, "/nonexistent-netfil/x"),
+	BAD("filter add socket exe /etc/passwd\n", 1, "'/etc/passwd' is not an executable"),
+	BAD("filter add socket exe /\n", 1, "'/' is not an executable"),
+	BAD("filter add socket user no-such-user-netfil\n", 1, "no-such-user-netfil"),
+	BAD("filter add socket user 4294967295\n", 1, "4294967295"),
+	BAD("filter add socket cgroup /nonexistent-netfil-cg\n", 1, "/nonexistent-netfil-cg"),
+	BAD("filter add socket unit no-such-unit-netfil\n", 1, "no-such-unit-netfil.service"),
+	BAD("filter add socket unit a/b.service\n", 1, "a/b.service"),
+	BAD("filter add socket exe /a#b --allow-missing\n", 1, "'/a'"),
+	BAD("filter add socket program 1\n", 1, "'program'"),
+	BAD("filter add socket user 0 --allow-missing\n", 1, "--allow-missing"),
 	BAD("filter add ip 10.0.0.0/33\n", 1, "10.0.0.0/33"),
 	BAD("filter add ip 10.0.0.0/4294967304\n", 1, "10.0.0.0/4294967304"),
 	BAD("filter add ip 10.9.0.1 obyte 1\0M\n", 1, "NUL", "column 31"),
@@ -486,7 +515,7 @@ static void test_socket_start(void)
 		 getpid(), (unsigned long long)self_start);
 	k = parse_text(text, strlen(text), &f, &e);
 	if (ASSERT_EQ(k, 1, "its own start time")) {
-		ASSERT_EQ(f[0].match.tree, true, "tree");
+		ASSERT_EQ(f[0].match.by, NETFIL_BY_TREE, "tree");
 		ASSERT_EQ_U64(f[0].match.start, self_start, "start");
 		ASSERT_EQ(f[0].match.pid, getpid(), "pid");
 	}
