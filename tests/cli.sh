@@ -6,7 +6,15 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-trap cleanup EXIT
+# a cgroup beside the test's, for completion to find (and a unit below it);
+# removed before lib.sh's cleanup, whatever happened
+COMP_CG=${NETFIL_CGROUP%/*}/netfil-test-$$-comp
+COMP_UNIT=netfil-test-$$.service
+cli_cleanup() {
+	rmdir "$COMP_CG/$COMP_UNIT" "$COMP_CG" 2>/dev/null
+	cleanup
+}
+trap cli_cleanup EXIT
 trap 'exit 1' INT TERM
 
 OBJECTS="filter sysctl events run save restore roll batch load unload status reaper help"
@@ -357,6 +365,10 @@ COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
 COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
 _netfil; echo "${COMPREPLY[@]}"' "$ROOT"/bash-completion/netfil "$@"
 }
+# has_word LIST WORD, lacks_word LIST WORD: WORD is (not) one of the
+# words of LIST, what comp gave
+has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; log "  '$1' lacks the word '$2'"; return 1; }
+lacks_word() { case " $1 " in *" $2 "*) log "  '$1' has the word '$2'"; return 1 ;; esac; return 0; }
 test_completion() {
 	if [ ! -f /usr/share/bash-completion/bash_completion ]; then
 		log "  no bash-completion installed: completion not checked"
@@ -377,8 +389,64 @@ test_completion() {
 	check "completion: filter set options" eq "$(comp netfil filter set 3 '')" "ibyte obyte iobyte action period on off"
 	check "completion: --allow-missing" contains "$(comp netfil filter add interface lo '')" "--allow-missing"
 	check "completion: roll" eq "$(comp netfil ro)" "roll"
+	check "completion: sync" eq "$(comp netfil syn)" "sync"
+	check "completion: sync takes help" eq "$(comp netfil sync '')" "help"
+	check "completion: help sync" has_word "$(comp netfil help sy)" "sync"
 	check "completion: -h --human" contains "$(comp netfil -)" "-h --human"
 	check "completion: help for objects" eq "$(comp netfil status '')" "help"
+}
+
+# filter add socket MATCH: the six matches, their values, --allow-missing
+test_completion_socket() {
+	local c w exe=$TMP/exe
+	if [ ! -f /usr/share/bash-completion/bash_completion ]; then
+		log "  no bash-completion installed: completion not checked"
+		return
+	fi
+	check "completion: socket matches" eq "$(comp netfil filter add socket '')" \
+		"pid tree exe user cgroup unit"
+	# --allow-missing only where the thing may not exist yet, and once
+	for w in "exe /x" "cgroup /x" "unit foo"; do
+		check "completion: --allow-missing after '$w'" has_word \
+			"$(comp netfil filter add socket $w '')" --allow-missing
+		check "completion: --allow-missing once, after '$w'" lacks_word \
+			"$(comp netfil filter add socket $w --allow-missing '')" --allow-missing
+	done
+	check "completion: --allow-missing once, later too" lacks_word \
+		"$(comp netfil filter add socket exe /x --allow-missing obyte 1M '')" --allow-missing
+	for w in "user root" "pid 1"; do
+		c=$(comp netfil filter add socket $w '')
+		check "completion: no --allow-missing after '$w'" lacks_word "$c" --allow-missing
+		check "completion: the options after '$w'" has_word "$c" obyte
+	done
+	check "completion: user names" has_word "$(comp netfil filter add socket user ro)" root
+	# cgroup: the cgroup v2 mount as /proc/mounts has it, then one level at a
+	# time, on the mount or below it
+	mkdir -p "$COMP_CG/$COMP_UNIT"
+	check "completion: test cgroup created" test -d "$COMP_CG/$COMP_UNIT"
+	c=$(comp netfil filter add socket cgroup '')
+	check "completion: cgroup: the mount ($CG2)" has_word "$c" "$CG2/"
+	check "completion: cgroup: below the mount" has_word "$c" "${COMP_CG#"$CG2"/}/"
+	check "completion: cgroup /: as /proc/PID/cgroup shows it" has_word \
+		"$(comp netfil filter add socket cgroup /)" "${COMP_CG#"$CG2"}/"
+	check "completion: cgroup on the mount, one level" has_word \
+		"$(comp netfil filter add socket cgroup "${COMP_CG%/*}/")" "$COMP_CG/"
+	check "completion: cgroup on the mount, the next level" eq \
+		"$(comp netfil filter add socket cgroup "$COMP_CG/")" "$COMP_CG/$COMP_UNIT/"
+	check "completion: unit names" has_word "$(comp netfil filter add socket unit netfil-test-)" \
+		"$COMP_UNIT"
+	rmdir "$COMP_CG/$COMP_UNIT" "$COMP_CG"
+	# exe: executables and directories, not other files
+	mkdir -p "$exe/sub"
+	printf '#!/bin/sh\n' > "$exe/prog"
+	chmod 755 "$exe/prog"
+	: > "$exe/plain"
+	chmod 644 "$exe/plain"
+	c=$(comp netfil filter add socket exe "$exe/")
+	check "completion: exe: an executable" has_word "$c" "$exe/prog"
+	check "completion: exe: a directory" has_word "$c" "$exe/sub"
+	check "completion: exe: not a plain file" lacks_word "$c" "$exe/plain"
+	rm -rf "$exe"
 }
 
 main() {
@@ -386,7 +454,8 @@ main() {
 	setup_net || { log "cannot create test namespaces"; exit 1; }
 	nf load || { log "netfil load failed"; exit 1; }
 	for t in ${TESTS:-test_help test_unknown test_human test_json_errors test_json_every_command \
-		test_events_fields test_sysctl_autoload test_sysctl_atomic test_completion}; do
+		test_events_fields test_sysctl_autoload test_sysctl_atomic test_completion \
+		test_completion_socket}; do
 		log "== $t"
 		$t
 	done
