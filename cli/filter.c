@@ -134,7 +134,7 @@ static int add_error(int err, uint32_t id, const struct netfil_match *m, const c
 		return fail("no room for another filter like '%s'", what);
 	case -EXDEV:
 		return fail("%s '%s' is outside netfil's cgroup: its sockets are never counted",
-			    path ? "cgroup" : "process", what);
+			    path ? netfil_by_name(m->by) : "process", what);
 	case -ENOENT:
 	case -ENOTDIR:
 	case -EACCES:

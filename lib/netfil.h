@@ -359,7 +359,7 @@ void netfil_counter_key(enum netfil_counter c, int dir, char sep, char *buf, siz
  * and netfild.  On bad input the parsers return -EINVAL with one line in
  * err->msg that names the bad word. */
 struct netfil_err {
-	char msg[256];
+	char msg[640];	/* room for a whole path and the words around it */
 };
 int netfil_parse_u32(const char *s, uint32_t *v);
 /* A live process's pid. */

@@ -166,6 +166,25 @@ static int check_within(struct netfil *nf, const char *dir)
 	return nf_path_within(dir, attach) ? 0 : -EXDEV;
 }
 
+/* A cgroup path that does not exist yet is inside the attach cgroup, by
+ * its words alone (it cannot be resolved). */
+static bool lexically_within(struct netfil *nf, const char *path)
+{
+	char root[PATH_MAX], attach[PATH_MAX], full[PATH_MAX * 2];
+	size_t n;
+
+	if (!realpath(nf->g->cgroup, attach) || nf_cgroup2_root(root, sizeof(root)))
+		return true;	/* no view to compare: let it be */
+	if (nf_path_within(path, root))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", root, path[0] == '/' ? path + 1 : path);
+	n = strlen(full);
+	while (n > 1 && full[n - 1] == '/')
+		full[--n] = '\0';
+	return !strstr(full, "/../") && nf_path_within(full, attach);
+}
+
 /* What meta's path denotes now, as an nf_owners key (and, for cgroups and
  * units, the canonical directory into dir). */
 static int resolve(struct netfil *nf, const struct nf_filter_meta *meta, const char *path,
@@ -225,6 +244,8 @@ int nf_owner_meta(struct netfil *nf, const struct netfil_match *m, bool lenient,
 	err = resolve(nf, meta, m->path, &meta->owner, dir);
 	if (err == -EXDEV || (err && !lenient))
 		return err;
+	if (err && m->by == NETFIL_BY_CGROUP && !lexically_within(nf, m->path))
+		return -EXDEV;	/* it could never count, whenever it appears */
 	if (!err)
 		memcpy(meta->path, dir, sizeof(meta->path));
 	return 0;

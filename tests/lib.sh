@@ -204,3 +204,55 @@ summary() {
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }
+
+# limited WHAT ID LIMIT GOT: the checks of an upload under filter ID's obyte
+# LIMIT (reject), GOT bytes having reached the peers: admission is strict,
+# the peers got at most the limit, and most of it.  Needs fshow.
+limited() {
+	local what=$1 id=$2 lim=$3 s=$4 j
+	j=$(fshow $id)
+	check "$what: peer got at most the limit" le "$s" $lim
+	check "$what: peer got most of the limit" le $((lim / 2)) "$s"
+	check "$what: payload <= admitted L3" le "$s" "$(jget "$j" bytes.out)"
+	check "$what: admitted <= limit" le "$(jget "$j" bytes.out)" $lim
+	check "$what: exceeded out" eq "$(jget "$j" exceeded.out)" true
+	check "$what: dropped counted" lt 0 "$(jget "$j" dropped.out)"
+}
+
+# stop_d [SIGNAL]: stop the netfild started as $DPID and wait; DRC is its
+# exit status.
+stop_d() {
+	kill -"${1:-TERM}" $DPID
+	{ wait $DPID; DRC=$?; } 2>/dev/null	# (no "Killed" job notice)
+	DPID=
+}
+
+# wait_log TEXT: bounded wait for a line of netfild's log, $TMP/d.log.
+wait_log() {
+	local i
+	for i in $(seq 1 200); do
+		grep -qF -- "$1" "$TMP"/d.log && return 0
+		sleep 0.025
+	done
+	log "  netfild never logged '$1':"
+	sed 's/^/  | /' "$TMP"/d.log >&2
+	return 1
+}
+
+# bad_table: rows "ARGS|TOKEN[|SAYS]" on stdin.  Each "nf ARGS" must exit
+# 1 with one line of error naming TOKEN (and saying SAYS), and leave
+# "nf -j filter list" as it was.
+bad_table() {
+	local before args token want out rc line
+	before=$(nf -j filter list)
+	while IFS='|' read -r args token want; do
+		[ -z "$args" ] && continue
+		out=$(eval "nf $args" 2>&1 >/dev/null)
+		rc=$?
+		line=$(echo "$out" | wc -l)
+		check "bad input [$args]: exit 1, one line naming '$token'" \
+			eq "$rc/$line/$(contains "$out" "$token" && echo named)" "1/1/named"
+		[ -n "$want" ] && check "bad input [$args]: says '$want'" contains "$out" "$want"
+		check "bad input [$args]: nothing changed" eq "$(nf -j filter list)" "$before"
+	done
+}

@@ -44,24 +44,7 @@ start_d() {
 	wait_log "running:"
 }
 
-# stop_d [SIGNAL]: stop it and wait; DRC is its exit status.
-stop_d() {
-	kill -"${1:-TERM}" $DPID
-	{ wait $DPID; DRC=$?; } 2>/dev/null	# (no "Killed" job notice)
-	DPID=
-}
-
-# wait_log TEXT: bounded wait for a line of netfild's log.
-wait_log() {
-	local i
-	for i in $(seq 1 200); do
-		grep -qF -- "$1" "$TMP"/d.log && return 0
-		sleep 0.025
-	done
-	log "  netfild never logged '$1':"
-	sed 's/^/  | /' "$TMP"/d.log >&2
-	return 1
-}
+# (stop_d and wait_log: lib.sh)
 
 # state_ok FILE: the trailer's CRC-32 and length match the text before it.
 state_ok() {

@@ -15,6 +15,11 @@ set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "netfil tests need root (CAP_BPF, CAP_NET_ADMIN)" >&2; exit 1; }
 
+# Debian's own tools first: the suite's dependencies are Debian packages
+# (scripts/install-deps), and a python3 shim earlier in PATH can cost a
+# second per call.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}
+
 PASSED=0
 FAILED=0
 
@@ -55,10 +60,14 @@ part "unit: parsers, periods, save text (no root)" make -s check
 part "fuzz: each harness briefly" make -s fuzz-smoke
 part "unit: BPF programs" unit
 part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
+part "owners: exe, user, cgroup, unit filters" env NETFIL="$PWD/build/netfil" \
+	NETFILD="$PWD/build/netfild" tests/owners.sh
 part "cli: help, names, JSON, aliases" env NETFIL="$PWD/build/netfil" tests/cli.sh
 part "netfild" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" tests/netfild.sh
 part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/e2e.sh
+part "owners (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/owners.sh
 part "cli (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/cli.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
