@@ -212,6 +212,13 @@ log "bench: warm-cache program cost (BPF_PROG_TEST_RUN)"
 NETFIL_PIN_DIR=$NETFIL_PIN_DIR-progrun "$ROOT"/build/progrun $SIZES | sed 's/^progrun /progrun /' >> "$RES" ||
 	log "bench: progrun failed"
 
+# Socket creation with 1,000 exe filters against none (issue 11), over a
+# nop at the same hook: bench/owners.sh, in a cgroup and pin directory of
+# its own; its table goes to the report through $RES.
+log "bench: socket creation with exe filters (bench/owners.sh)"
+"$ROOT"/bench/owners.sh $([ $SMOKE = 1 ] && echo --smoke) --results "$RES" > "$TMP"/owners.out ||
+	log "bench: owners failed"
+
 log "bench: connection rate"
 connrate none
 cfg_netfil 1 && connrate netfil-1

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * nop.bpf.c - the benchmark's floor: programs at netfil's hooks that do
- * nothing, so that netfil's cost per packet can be read against what
- * running any BPF program there costs (bpf_stats included).
+ * nothing, so that netfil's cost per packet (and, at sock_create, per
+ * socket: bench/owners.sh) can be read against what running any BPF
+ * program there costs (bpf_stats included).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,4 +20,10 @@ SEC("tc")
 int nop_tc(struct __sk_buff *skb)
 {
 	return -1;	/* TC_ACT_UNSPEC */
+}
+
+SEC("cgroup/sock_create")
+int nop_sock_create(struct bpf_sock *ctx)
+{
+	return 1;
 }

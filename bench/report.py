@@ -21,7 +21,7 @@ def num(v):
 
 def load(path):
     res = {"tput": {}, "cost": {}, "progrun": {}, "conn": {}, "evloss": [], "mem": {}, "rss": {},
-           "acc": [], "ttf": [], "meta": {}}
+           "acc": [], "ttf": [], "meta": {}, "owners": {}, "owners_meta": {}}
     with open(path) as f:
         for line in f:
             w = line.split()
@@ -47,6 +47,10 @@ def load(path):
                     ["kind", "limit", "sent", "received", "admitted", "nft", "dropped"], rest)))
             elif kind == "ttf":
                 res["ttf"].append(dict(zip(["kind", "proto", "action", "err", "us"], rest)))
+            elif kind == "owners" and len(rest) >= 4:	# CFG ROUND NF NOP NF_MED NOP_MED
+                res["owners"].setdefault(rest[0], {})[rest[1]] = rest[2:]
+            elif kind == "owners-meta":
+                res["owners_meta"] = dict(x.split("=", 1) for x in rest)
             elif kind == "meta":
                 res["meta"][rest[0]] = " ".join(rest[1:])
     return res
@@ -198,6 +202,39 @@ def main():
     for k, v in res["rss"].items():
         print("| peak RSS of `netfil %s` | %s KiB |" % (k.rsplit("-", 1)[0].replace("-", " "), v))
 
+    print("\n## 8. Socket creation with 1,000 exe filters (bench/owners.sh)\n")
+    om = res["owners_meta"]
+    print("ns per socket of nf_sock_create over nop_sock_create, a program that does nothing "
+          "at the same cgroup/sock_create hook, run on the same sockets: run_time_ns / run_cnt "
+          "from bpf_stats.  Each round loads the three configurations afresh, as three netfil "
+          "instances on sibling cgroups, and one process creates and closes %s sockets (TCP and "
+          "UDP) in each, %s at a time in each in turn, so that they share the machine's drift; "
+          "%s round(s); the creating process has %s ancestors.  Median (min to max) over the rounds; "
+          "the differences are paired by round.\n"
+          % (om.get("sockets", "?"), om.get("batch", "?"), om.get("rounds", "?"),
+             om.get("ancestors", "?")))
+    names = {"a": "a: no filter", "b": "b: %s exe filters, the creator not one of them" % om.get("filters", "?"),
+             "c": "c: %s exe filters, the creator one of them" % om.get("filters", "?")}
+    over = {c: {r: num(v[0]) - num(v[1]) for r, v in by.items() if num(v[0]) is not None and num(v[1]) is not None}
+            for c, by in res["owners"].items()}
+    out["sock_create_exe_filters"] = {"meta": om}
+
+    def fmt1(st):	# the differences may be negative: "median (min to max)"
+        return "%.1f (%.1f to %.1f)" % (st["median"], st["min"], st["max"]) if st else "n/a"
+    print("| configuration | nf_sock_create | nop_sock_create | nf - nop |")
+    print("|---|---|---|---|")
+    for c in "abc":
+        by = res["owners"].get(c, {})
+        s_nf = summary([v[0] for v in by.values()])
+        s_nop = summary([v[1] for v in by.values()])
+        s_over = summary(list(over.get(c, {}).values()))
+        out["sock_create_exe_filters"][c] = {"nf": s_nf, "nop": s_nop, "nf_minus_nop": s_over}
+        print("| %s | %s | %s | %s |" % (names[c], fmt1(s_nf), fmt1(s_nop), fmt1(s_over)))
+    for c in "bc":
+        d = summary([over[c][r] - over["a"][r] for r in over.get(c, {}) if r in over.get("a", {})])
+        out["sock_create_exe_filters"][c + "-a"] = d
+        print("| %s - a: what the filters add | | | %s |" % (c, fmt1(d)))
+
     with open(sys.argv[2], "w") as f:
         json.dump(out, f, indent=1)
 
@@ -217,7 +254,9 @@ def main():
                    for a in res["acc"] for k in ("sent", "received", "admitted", "nft")]
         checks += [("ttf %s %s %s" % (t["kind"], t["proto"], t["action"]), t["us"])
                    for t in res["ttf"]]
-        want = ["tput", "cost", "progrun", "conn", "evloss", "mem", "rss", "acc", "ttf"]
+        checks += [("owners %s %s %s" % (c, r, k), v[i]) for c, by in res["owners"].items()
+                   for r, v in by.items() for i, k in enumerate(("nf", "nop"))]
+        want = ["tput", "cost", "progrun", "conn", "evloss", "mem", "rss", "acc", "ttf", "owners"]
         passed = failed = 0
         for name, v in checks:
             if num(v) is None:

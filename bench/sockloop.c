@@ -1,32 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * sockloop - what creating a socket costs each BPF program attached at a
- * cgroup's sock_create hook, from the kernel's run-time statistics.
+ * sockloop - what creating a socket costs each BPF program attached at the
+ * sock_create hook of one or more cgroups, from the kernel's run-time
+ * statistics, with the cgroups interleaved so that they share the
+ * machine's ups and downs.
  *
- *   sockloop CGROUP N [WARMUP [BATCH]]
+ *   sockloop N BATCH CGROUP...
  *
- * Moves itself into the cgroup v2 directory CGROUP, creates WARMUP
- * sockets untimed (default 1000), then, with run-time statistics on,
- * creates and closes N sockets, TCP and UDP over IPv4 in turn, and prints
+ * Creates and closes sockets, TCP and UDP over IPv4 in turn, BATCH at a
+ * time, moving itself from one cgroup v2 directory to the next between
+ * batches (the order rotated at each pass) until each cgroup has had N;
+ * one untimed batch per cgroup comes first, to warm up.  Then it prints
  *
- *   sockets=N ancestors=K
- *   prog NAME ID RUN_CNT RUN_TIME_NS NS_PER_RUN BATCH_MEDIAN
+ *   sockets=N batch=BATCH ancestors=K
+ *   prog CGROUP NAME ID RUN_CNT RUN_TIME_NS NS_PER_RUN BATCH_MEDIAN
  *
- * one "prog" line per program attached to CGROUP at sock_create, with the
- * counts of this loop alone (after minus before): NS_PER_RUN is
+ * one "prog" line per program attached to each CGROUP at sock_create,
+ * with its counts over that cgroup's batches alone: NS_PER_RUN is
  * RUN_TIME_NS / RUN_CNT; BATCH_MEDIAN is the median of the same ratio over
- * batches of BATCH sockets (default 1000), which a burst of other work on
- * the machine (an interrupt, a preemption inside a program) moves less.
- * K is the number of
- * processes from this one up to init, both included: what the BPF side
- * records as the socket's ancestry.  Statistics are turned on with
- * BPF_ENABLE_STATS, which holds only while this process keeps the file
- * descriptor: they go off when it exits, however it exits, and
- * kernel.bpf_stats_enabled is never written.
+ * the batches, which a burst of other work on the machine (an interrupt, a
+ * preemption inside a program) moves less.  A program attached to several
+ * of the cgroups gets a line for each.  K is the number of processes from
+ * this one up to init, both included: the ancestry the BPF side records.
+ *
+ * Statistics are turned on with BPF_ENABLE_STATS, which holds only while
+ * this process keeps the file descriptor: they go off when it exits,
+ * however it exits, and kernel.bpf_stats_enabled is never written.
  *
  * Run it from the executable whose cost is measured (a copy of this
- * binary named by an exe filter, say): the exe the BPF side sees is
- * this process's.  Exit status 0, 1 on any error.
+ * binary named by an exe filter, say): the exe the BPF side sees is this
+ * process's.  Exit status 0, 1 on any error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +42,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
+#define MAX_CG    8
 #define MAX_PROGS 16
 
 struct prog {
@@ -47,19 +51,21 @@ struct prog {
 	__u64 cnt, ns;
 };
 
-static int join(const char *cgroup)
-{
-	char path[4096], pid[32];
-	int fd, n, ok;
+struct cg {
+	const char *path;
+	int fd, procs;
+	int n;				/* programs attached */
+	struct prog total[MAX_PROGS];	/* summed over the batches */
+	double *ratio[MAX_PROGS];	/* ns per run, per batch */
+	long batches;
+};
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
-	ok = write(fd, pid, (size_t)n) == n;
-	close(fd);
-	return ok ? 0 : -1;
+static int join(struct cg *c)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+
+	return write(c->procs, pid, (size_t)n) == n ? 0 : -1;
 }
 
 /* This process and its parents up to init (pid 1), both included. */
@@ -84,7 +90,7 @@ static int ancestors(void)
 	return n;
 }
 
-/* The programs attached to the cgroup at sock_create, and their counts. */
+/* The programs attached to a cgroup at sock_create, and their counts. */
 static int snapshot(int cg_fd, struct prog *progs, int *n)
 {
 	__u32 ids[MAX_PROGS], cnt = MAX_PROGS, flags = 0, i;
@@ -127,6 +133,39 @@ static int sockets(long n)
 	return 0;
 }
 
+/* One timed batch in cgroup c. */
+static int batch(struct cg *c, long n)
+{
+	struct prog before[MAX_PROGS], after[MAX_PROGS];
+	int nb, na, i;
+
+	if (join(c) || snapshot(c->fd, before, &nb) || sockets(n) ||
+	    snapshot(c->fd, after, &na))
+		return -1;
+	if (na != nb || (c->batches && na != c->n))
+		goto changed;
+	c->n = na;
+	for (i = 0; i < na; i++) {
+		__u64 cnt = after[i].cnt - before[i].cnt, ns = after[i].ns - before[i].ns;
+
+		if (after[i].id != before[i].id || (c->batches && after[i].id != c->total[i].id))
+			goto changed;
+		if (!c->batches) {
+			c->total[i] = after[i];
+			c->total[i].cnt = c->total[i].ns = 0;
+		}
+		c->total[i].cnt += cnt;
+		c->total[i].ns += ns;
+		c->ratio[i][c->batches] = cnt ? (double)ns / (double)cnt : 0;
+	}
+	c->batches++;
+	return 0;
+changed:
+	fprintf(stderr, "sockloop: the programs of %s changed under the loop\n", c->path);
+	errno = EAGAIN;
+	return -1;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -136,73 +175,71 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct prog first[MAX_PROGS], prev[MAX_PROGS], cur[MAX_PROGS];
-	int n0, n, i, cg_fd, stats_fd;
-	long total, warmup = 1000, batch = 1000, nb = 0, done;
-	double *ratio[MAX_PROGS];
+	struct cg cgs[MAX_CG];
+	long total, size, done, pass;
+	int ncg = argc - 3, i, j, stats_fd;
+	char path[4096];
 
-	if (argc < 3 || argc > 5 || (total = atol(argv[2])) <= 0 ||
-	    (argc >= 4 && (warmup = atol(argv[3])) < 0) ||
-	    (argc == 5 && (batch = atol(argv[4])) <= 0)) {
-		fprintf(stderr, "usage: sockloop CGROUP N [WARMUP [BATCH]]\n");
+	if (argc < 4 || ncg > MAX_CG || (total = atol(argv[1])) <= 0 ||
+	    (size = atol(argv[2])) <= 0) {
+		fprintf(stderr, "usage: sockloop N BATCH CGROUP...   (at most %d cgroups)\n", MAX_CG);
 		return 1;
 	}
-	cg_fd = open(argv[1], O_RDONLY | O_DIRECTORY);
-	if (cg_fd < 0 || join(argv[1])) {
-		fprintf(stderr, "sockloop: joining %s: %s\n", argv[1], strerror(errno));
-		return 1;
-	}
-	for (i = 0; i < MAX_PROGS; i++) {
-		ratio[i] = calloc((size_t)(total / batch + 1), sizeof(double));
-		if (!ratio[i])
+	memset(cgs, 0, sizeof(cgs));
+	for (i = 0; i < ncg; i++) {
+		struct cg *c = &cgs[i];
+
+		c->path = argv[3 + i];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", c->path);
+		c->fd = open(c->path, O_RDONLY | O_DIRECTORY);
+		c->procs = open(path, O_WRONLY);
+		if (c->fd < 0 || c->procs < 0) {
+			fprintf(stderr, "sockloop: %s: %s\n", c->path, strerror(errno));
 			return 1;
-	}
-	if (sockets(warmup)) {
-		perror("sockloop: socket");
-		return 1;
+		}
+		for (j = 0; j < MAX_PROGS; j++) {
+			c->ratio[j] = calloc((size_t)(total / size + 1), sizeof(double));
+			if (!c->ratio[j])
+				return 1;
+		}
+		if (join(c) || sockets(size)) {
+			fprintf(stderr, "sockloop: warming up in %s: %s\n", c->path, strerror(errno));
+			return 1;
+		}
 	}
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
 		fprintf(stderr, "sockloop: BPF_ENABLE_STATS: %s\n", strerror(-stats_fd));
 		return 1;
 	}
-	if (snapshot(cg_fd, first, &n0)) {
-		perror("sockloop: reading the programs' statistics");
-		return 1;
-	}
-	memcpy(prev, first, sizeof(prev));
-	for (done = 0; done < total; done += batch) {
-		long k = total - done < batch ? total - done : batch;
+	for (done = 0, pass = 0; done < total; done += size, pass++) {
+		long n = total - done < size ? total - done : size;
 
-		if (sockets(k)) {
-			perror("sockloop: socket");
-			return 1;
-		}
-		if (snapshot(cg_fd, cur, &n) || n != n0) {
-			fprintf(stderr, "sockloop: the programs changed under the loop\n");
-			return 1;
-		}
-		for (i = 0; i < n; i++) {
-			if (cur[i].id != prev[i].id) {
-				fprintf(stderr, "sockloop: the programs changed under the loop\n");
+		for (i = 0; i < ncg; i++) {
+			struct cg *c = &cgs[(i + pass) % ncg];
+
+			if (batch(c, n)) {
+				fprintf(stderr, "sockloop: %s: %s\n", c->path, strerror(errno));
 				return 1;
 			}
-			ratio[i][nb] = cur[i].cnt > prev[i].cnt ?
-				(double)(cur[i].ns - prev[i].ns) / (double)(cur[i].cnt - prev[i].cnt) : 0;
 		}
-		nb++;
-		memcpy(prev, cur, sizeof(prev));
 	}
 	close(stats_fd);
-	printf("sockets=%ld ancestors=%d\n", total, ancestors());
-	for (i = 0; i < n0; i++) {
-		__u64 cnt = cur[i].cnt - first[i].cnt, ns = cur[i].ns - first[i].ns;
+	printf("sockets=%ld batch=%ld ancestors=%d\n", total, size, ancestors());
+	for (i = 0; i < ncg; i++) {
+		struct cg *c = &cgs[i];
 
-		qsort(ratio[i], (size_t)nb, sizeof(double), cmp);
-		printf("prog %s %u %llu %llu %.1f %.1f\n", cur[i].name, cur[i].id,
-		       (unsigned long long)cnt, (unsigned long long)ns,
-		       cnt ? (double)ns / (double)cnt : 0.0,
-		       nb % 2 ? ratio[i][nb / 2] : (ratio[i][nb / 2 - 1] + ratio[i][nb / 2]) / 2);
+		for (j = 0; j < c->n; j++) {
+			double *r = c->ratio[j];
+			long nb = c->batches;
+
+			qsort(r, (size_t)nb, sizeof(double), cmp);
+			printf("prog %s %s %u %llu %llu %.1f %.1f\n", c->path, c->total[j].name,
+			       c->total[j].id, (unsigned long long)c->total[j].cnt,
+			       (unsigned long long)c->total[j].ns,
+			       c->total[j].cnt ? (double)c->total[j].ns / (double)c->total[j].cnt : 0.0,
+			       nb % 2 ? r[nb / 2] : (r[nb / 2 - 1] + r[nb / 2]) / 2);
+		}
 	}
 	return 0;
 }

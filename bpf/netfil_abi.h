@@ -64,6 +64,19 @@ struct nf_owner_key {
 	__u64 b;		/* exe: the file's inode number */
 };
 
+#define NF_OWNER_BITS 4096
+
+/* The bit of nf_globals.owner_bits a key sets (a 64-bit mix). */
+static __inline __u32 nf_owner_hash(__u32 kind, __u64 a, __u64 b)
+{
+	__u64 h = a * 0x9e3779b97f4a7c15ULL ^ b * 0xc2b2ae3d27d4eb4fULL ^ kind;
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	return (__u32)h & (NF_OWNER_BITS - 1);
+}
+
 /* A reference from a lookup map (or a socket's cache) to a filter. */
 struct nf_ref {
 	__u32 slot;
@@ -279,7 +292,23 @@ struct nf_globals {
 	__u32 sub_pid[NF_MAX_SUBS];	/* who holds each slot ... */
 	__u64 sub_start[NF_MAX_SUBS];	/* ... and its start time, against pid reuse */
 	__u64 sub_lost[NF_MAX_SUBS];	/* events that did not fit, per slot */
+	/* NF_MK_* of every socket match kind linked since load (set before
+	 * the link, never cleared): resolving a socket skips the lookups of
+	 * kinds no filter has used, which most sockets of most machines are. */
+	__u32 match_kinds;
+	__u32 pad5;
+	/* A one-hash filter in front of nf_owners: bit nf_owner_hash(key)
+	 * is set for every key linked (before the link).  A socket whose
+	 * keys hit no set bit, most sockets, skips the lookups and their
+	 * cache misses.  Rebuilt from the map after changes that unlink. */
+	__u64 owner_bits[NF_OWNER_BITS / 64];
 };
+
+#define NF_MK_PID	(1u << 0)
+#define NF_MK_TREE	(1u << 1)
+#define NF_MK_EXE	(1u << 2)
+#define NF_MK_USER	(1u << 3)
+#define NF_MK_CGROUP	(1u << 4)
 
 /*
  * nf_txn: the undo journal that makes every change crash-atomic (user

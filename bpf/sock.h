@@ -142,12 +142,16 @@ static __always_inline void add_ref(struct nf_sock *rec, __u32 *n,
 	(*n)++;
 }
 
-static __always_inline void owner_ref(struct nf_sock *rec, __u32 *n, __u32 kind,
-				      __u64 a, __u64 b, bool *overflow)
+static __always_inline void owner_ref(struct nf_globals *g, struct nf_sock *rec, __u32 *n,
+				      __u32 kind, __u64 a, __u64 b, bool *overflow)
 {
 	struct nf_owner_key k = { .kind = kind, .a = a, .b = b };
-	struct nf_ref *r = bpf_map_lookup_elem(&nf_owners, &k);
+	__u32 h = nf_owner_hash(kind, a, b);
+	struct nf_ref *r;
 
+	if (!(g->owner_bits[(h >> 6) & (NF_OWNER_BITS / 64 - 1)] & (1ULL << (h & 63))))
+		return;	/* certainly no filter: no lookup */
+	r = bpf_map_lookup_elem(&nf_owners, &k);
 	if (r)
 		add_ref(rec, n, r, overflow);
 }
@@ -163,7 +167,7 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 {
 	struct nf_globals *g = globals();
 	bool overflow = false;
-	__u32 n = 0, gen;
+	__u32 n = 0, gen, kinds;
 	int i;
 
 	if (!g)
@@ -173,11 +177,13 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 	gen = g->sock_gen;
 	if (rec->gen == gen)
 		return rec->n_match;
+	kinds = g->match_kinds;
 
-	for (i = 0; i < NF_ANC_MAX; i++) {
+	/* the creator's pid filter, and tree filters on it and its ancestors */
+	for (i = 0; i < NF_ANC_MAX && (kinds & (NF_MK_PID | NF_MK_TREE)); i++) {
 		struct nf_proc_val *v;
 
-		if (i >= (int)rec->n_anc)
+		if (i >= (int)rec->n_anc || (i && !(kinds & NF_MK_TREE)))
 			break;
 		v = bpf_map_lookup_elem(&nf_procs, &rec->anc[i]);
 		if (!v)
@@ -186,13 +192,14 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 			add_ref(rec, &n, &v->pid, &overflow);
 		add_ref(rec, &n, &v->tree, &overflow);
 	}
-	if (rec->exe_ino)
-		owner_ref(rec, &n, NF_OWN_EXE, rec->exe_dev, rec->exe_ino, &overflow);
-	owner_ref(rec, &n, NF_OWN_USER, rec->uid, 0, &overflow);
-	for (i = 0; i < NF_CG_DEPTH; i++) {
+	if (rec->exe_ino && (kinds & NF_MK_EXE))
+		owner_ref(g, rec, &n, NF_OWN_EXE, rec->exe_dev, rec->exe_ino, &overflow);
+	if (kinds & NF_MK_USER)
+		owner_ref(g, rec, &n, NF_OWN_USER, rec->uid, 0, &overflow);
+	for (i = 0; i < NF_CG_DEPTH && (kinds & NF_MK_CGROUP); i++) {
 		if (i >= (int)rec->n_cg)
 			break;
-		owner_ref(rec, &n, NF_OWN_CGROUP, rec->cg[i], 0, &overflow);
+		owner_ref(g, rec, &n, NF_OWN_CGROUP, rec->cg[i], 0, &overflow);
 	}
 	if (overflow)
 		__sync_fetch_and_add(&g->match_overflow, 1);

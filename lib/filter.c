@@ -353,6 +353,15 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 	return -EINVAL;
 }
 
+static __u32 match_kind_bit(__u8 proc_match)
+{
+	static const __u32 bit[] = { [NF_PROC_PID] = NF_MK_PID, [NF_PROC_TREE] = NF_MK_TREE,
+		[NF_PROC_EXE] = NF_MK_EXE, [NF_PROC_USER] = NF_MK_USER,
+		[NF_PROC_CGROUP] = NF_MK_CGROUP, [NF_PROC_UNIT] = NF_MK_CGROUP };
+
+	return proc_match < sizeof(bit) / sizeof(bit[0]) ? bit[proc_match] : ~0u;
+}
+
 static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 		      const struct nf_filter_meta *meta)
 {
@@ -364,6 +373,9 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
+		/* before the link: a socket resolved in between still looks */
+		__atomic_or_fetch(&nf->g->match_kinds, match_kind_bit(meta->proc_match),
+				  __ATOMIC_SEQ_CST);
 		if (nf_by_owner(meta->proc_match)) {
 			err = nf_owner_link(nf, slot, id, meta);
 			if (!err)

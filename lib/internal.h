@@ -19,6 +19,7 @@ struct netfil {
 	int cfg_fd, state_fd, meta_fd, procs_fd, owners_fd, ip4_fd, ip6_fd, ifaces_fd;
 	int globals_fd, kick_fd, subs_fd, txn_fd;
 	__u32 txn_seq;		/* the change under way (lib/txn.c), 0: none */
+	bool owner_bits_stale;	/* an nf_owners key went: rebuild at unlock */
 	int emit_fd;		/* prog/nf_emit, opened on first use */
 	struct nf_filter_cfg *cfg;	/* mmap of nf_cfg */
 	struct nf_globals *g;		/* mmap of nf_globals */
@@ -93,6 +94,7 @@ int nf_owner_link(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filte
 int nf_owner_unlink(struct netfil *nf, const struct nf_filter_meta *meta);
 uint32_t nf_owner_holder(struct netfil *nf, const struct nf_owner_key *key);
 bool nf_path_within(const char *path, const char *dir);
+void nf_owner_bits_rebuild(struct netfil *nf);
 static inline bool nf_by_owner(__u8 proc_match)
 {
 	return proc_match >= NF_PROC_EXE;

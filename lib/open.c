@@ -75,6 +75,8 @@ int nf_lock(struct netfil *nf)
 
 void nf_unlock(struct netfil *nf)
 {
+	if (nf->owner_bits_stale)	/* still ours: no change can run */
+		nf_owner_bits_rebuild(nf);
 	if (nf->dir_fd >= 0)
 		flock(nf->dir_fd, LOCK_UN);
 }

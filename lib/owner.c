@@ -311,9 +311,14 @@ int nf_owner_link(struct netfil *nf, __u32 slot, __u32 id, const struct nf_filte
 {
 	struct nf_ref ref = { .slot = slot, .id = id };
 
-	if (!meta->owner.kind)
+	const struct nf_owner_key *k = &meta->owner;
+	__u32 h;
+
+	if (!k->kind)
 		return 0;	/* nothing to match yet */
-	if (bpf_map_update_elem(nf->owners_fd, &meta->owner, &ref, BPF_NOEXIST))
+	h = nf_owner_hash(k->kind, k->a, k->b);
+	__atomic_or_fetch(&nf->g->owner_bits[h / 64], 1ULL << (h % 64), __ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(nf->owners_fd, k, &ref, BPF_NOEXIST))
 		return -errno;
 	return 0;
 }
@@ -324,7 +329,26 @@ int nf_owner_unlink(struct netfil *nf, const struct nf_filter_meta *meta)
 		return 0;
 	if (bpf_map_delete_elem(nf->owners_fd, &meta->owner) && errno != ENOENT)
 		return -errno;
+	nf->owner_bits_stale = true;	/* nf_unlock() rebuilds them */
 	return 0;
+}
+
+/* owner_bits from the keys in nf_owners, under the change lock: only the
+ * bits of keys gone are cleared, so no socket ever misses a filter. */
+void nf_owner_bits_rebuild(struct netfil *nf)
+{
+	__u64 bits[NF_OWNER_BITS / 64] = {};
+	struct nf_owner_key k, *prev = NULL;
+	__u32 h, i;
+
+	while (!bpf_map_get_next_key(nf->owners_fd, prev, &k)) {
+		h = nf_owner_hash(k.kind, k.a, k.b);
+		bits[h / 64] |= 1ULL << (h % 64);
+		prev = &k;
+	}
+	for (i = 0; i < NF_OWNER_BITS / 64; i++)
+		__atomic_store_n(&nf->g->owner_bits[i], bits[i], __ATOMIC_SEQ_CST);
+	nf->owner_bits_stale = false;
 }
 
 /* The id of the filter on key, or 0. */
