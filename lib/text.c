@@ -208,11 +208,12 @@ int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon, *p;
+	bool v6 = s[0] == '[';
 	uint64_t v;
 	size_t n;
 	int err;
 
-	if (s[0] == '[') {
+	if (v6) {
 		p = strchr(s, ']');
 		if (!p || p[1] != ':')
 			return -EINVAL;
@@ -230,9 +231,9 @@ int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_
 	memcpy(host, s, n);
 	host[n] = '\0';
 	memset(addr, 0, 16);
-	if (s[-1] == '[' ? inet_pton(AF_INET6, host, addr) != 1 : inet_pton(AF_INET, host, addr) != 1)
+	*family = v6 ? AF_INET6 : AF_INET;
+	if (inet_pton(*family, host, addr) != 1)
 		return -EINVAL;
-	*family = s[-1] == '[' ? AF_INET6 : AF_INET;
 	/* ::ffff:a.b.c.d is the IPv4 host: it serves AF_INET sockets too */
 	if (*family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)addr)) {
 		memmove(addr, addr + 12, 4);
