@@ -56,8 +56,8 @@ start_servers() {
 	mkdir -p "$WWW"
 	head -c $SIZE /dev/urandom > "$WWW"/big
 	echo "hello from the origin $RUN_ID" > "$WWW"/hello
-	(cd "$WWW" && in_b python3 -m http.server $HTTP --bind 10.77.0.2 2> "$TMP"/origin4.log >/dev/null) &
-	(cd "$WWW" && in_b python3 -m http.server $HTTP --bind fd77::2 2> "$TMP"/origin6.log >/dev/null) &
+	in_b python3 -m http.server $HTTP -d "$WWW" --bind 10.77.0.2 2> "$TMP"/origin4.log >/dev/null &
+	in_b python3 -m http.server $HTTP -d "$WWW" --bind fd77::2 2> "$TMP"/origin6.log >/dev/null &
 	in_a microsocks -i 127.0.0.1 -p $MS_PORT > "$TMP"/microsocks.log 2>&1 &
 	cat > "$TMP"/redsocks.conf <<-EOF
 	base { log_debug = off; log_info = on; log = "file:$TMP/redsocks.log"; daemon = off; redirector = iptables; }
@@ -113,6 +113,28 @@ test_getpeername() {
 	# an IPv6 target cannot take an AF_INET socket's connection: direct
 	tree_run redirect to "[::1]:$TP6_PORT" -- python3 -c "'$PYCONNECT'" 10.77.0.2 $HTTP
 	check "IPv6 target, AF_INET socket: goes direct" eq "$(cat "$TMP"/tree.out)" "ok 10.77.0.2 $HTTP 10.77.0.1"
+}
+
+# --- connect events carry the original destination and the actual one ------------
+subscribers() { nf -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
+has_subscribers() { [ "$(subscribers)" -ge "$1" ]; }
+test_events() {
+	local evp before
+	before=$(subscribers)
+	"$NETFIL" -j events type connect > "$TMP"/connect.ev &
+	evp=$!
+	eventually has_subscribers $((before + 1))
+	tree_run redirect to 127.0.0.1:$RS_PORT -- python3 -c "'$PYCONNECT'" 10.77.0.2 $HTTP
+	eventually grep -q '"redirect"' "$TMP"/connect.ev
+	kill -INT $evp
+	wait $evp
+	check "events: connect names the original destination, the target and the filter" eq \
+		"$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("redirect"):
+        print(e["raddr"], e["rport"], e["to"], e["to_port"], e["redirect"] == int(sys.argv[2]), e["verdict"])' \
+		"$TMP"/connect.ev $FID)" "10.77.0.2 $HTTP 127.0.0.1 $RS_PORT True allowed"
 }
 
 # --- (c) an unrelated process is not redirected --------------------------------
@@ -275,7 +297,7 @@ main() {
 	check "load: getpeername and getsockopt programs attached" eq \
 		"$(bpftool cgroup show "$NETFIL_CGROUP" | grep -cE 'nf_getpeername4|nf_getpeername6|nf_getsockopt')" 3
 	start_servers || { log "cannot start the servers"; exit 1; }
-	for t in ${TESTS:-test_redsocks_v4 test_tproxy_v6 test_getpeername test_unrelated \
+	for t in ${TESTS:-test_redsocks_v4 test_tproxy_v6 test_getpeername test_events test_unrelated \
 		test_fail_policy test_no_loop test_limits test_text test_bad_input test_unload}; do
 		log "== $t"
 		$t
