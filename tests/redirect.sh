@@ -169,6 +169,22 @@ test_fail_policy() {
 	check "fail open: curl got the bytes directly" cmp -s "$TMP"/got "$WWW"/hello
 }
 
+# --- a target in another namespace: redirected with no listener check --------------
+test_remote_target() {
+	local tp
+	rm -f "$TMP"/tpc.ready
+	in_c python3 "$ROOT"/tests/tproxy.py 10.78.0.2 12348 "$TMP"/tproxy-c.log "$TMP"/tpc.ready &
+	tp=$!
+	wait_file "$TMP"/tpc.ready
+	tree_run redirect to 10.78.0.2:12348 -- python3 -c "'$PYCONNECT'" 10.77.0.2 $HTTP
+	check "remote target: connected there, getpeername the original" eq "$(cat "$TMP"/tree.out)" \
+		"ok 10.77.0.2 $HTTP 10.78.0.1"
+	check "remote target: its proxy read the original destination" \
+		eventually grep -q "orig 10.77.0.2 $HTTP" "$TMP"/tproxy-c.log
+	kill $tp
+	wait $tp 2>/dev/null
+}
+
 # --- (e) no loops ----------------------------------------------------------------
 test_no_loop() {
 	local before=$(nlines "$TMP"/redsocks.log "10.77.0.2:$HTTP")
@@ -298,7 +314,7 @@ main() {
 		"$(bpftool cgroup show "$NETFIL_CGROUP" | grep -cE 'nf_getpeername4|nf_getpeername6|nf_getsockopt')" 3
 	start_servers || { log "cannot start the servers"; exit 1; }
 	for t in ${TESTS:-test_redsocks_v4 test_tproxy_v6 test_getpeername test_events test_unrelated \
-		test_fail_policy test_no_loop test_limits test_text test_bad_input test_unload}; do
+		test_fail_policy test_remote_target test_no_loop test_limits test_text test_bad_input test_unload}; do
 		log "== $t"
 		$t
 	done
