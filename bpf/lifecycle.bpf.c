@@ -132,27 +132,7 @@ static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops 
  * which the target sees as the peer's. */
 static __always_inline void odst_key(struct bpf_sock_ops *ops, struct nf_odst_key *k)
 {
-	__u32 *a = (__u32 *)k->addr, x0, x1, x2, x3;
-
-	/* each read pinned by barrier_var: clang would otherwise merge the
-	 * two branches' ctx reads into one at a computed offset, which the
-	 * verifier refuses */
-	if (ops->family == AF_INET6) {
-		x0 = ops->local_ip6[0];
-		barrier_var(x0);
-		x1 = ops->local_ip6[1];
-		barrier_var(x1);
-		x2 = ops->local_ip6[2];
-		barrier_var(x2);
-		x3 = ops->local_ip6[3];
-		barrier_var(x3);
-		a[0] = x0; a[1] = x1; a[2] = x2; a[3] = x3;
-	} else {
-		x3 = ops->local_ip4;
-		barrier_var(x3);
-		a[2] = bpf_htonl(0xffff);
-		a[3] = x3;
-	}
+	READ_MAPPED(ops->family == AF_INET6, ops->local_ip6, ops->local_ip4, k->addr);
 	k->port = (__u16)ops->local_port;
 }
 

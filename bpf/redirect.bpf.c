@@ -49,30 +49,13 @@ int nf_getsockopt(struct bpf_sockopt *ctx)
 	struct nf_odst_key k = {};
 	struct bpf_sock *sk;
 	struct nf_odst_val *v;
-	__u32 *a = (__u32 *)k.addr, x0, x1, x2, x3;
 
 	if (ctx->optname != SO_ORIGINAL_DST || (ctx->level != SOL_IP && ctx->level != SOL_IPV6))
 		return 1;
 	sk = ctx->sk;
 	if (!sk)
 		return 1;
-	/* barrier_var: one read per field (lifecycle.bpf.c, odst_key) */
-	if (sk->family == AF_INET6) {
-		x0 = sk->dst_ip6[0];
-		barrier_var(x0);
-		x1 = sk->dst_ip6[1];
-		barrier_var(x1);
-		x2 = sk->dst_ip6[2];
-		barrier_var(x2);
-		x3 = sk->dst_ip6[3];
-		barrier_var(x3);
-		a[0] = x0; a[1] = x1; a[2] = x2; a[3] = x3;
-	} else {
-		x3 = sk->dst_ip4;
-		barrier_var(x3);
-		a[2] = bpf_htonl(0xffff);
-		a[3] = x3;
-	}
+	READ_MAPPED(sk->family == AF_INET6, sk->dst_ip6, sk->dst_ip4, k.addr);
 	k.port = bpf_ntohs((__u16)sk->dst_port);
 	v = bpf_map_lookup_elem(&nf_odst, &k);
 	if (!v)

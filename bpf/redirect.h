@@ -42,6 +42,31 @@ static __always_inline void to_mapped(bool v6, const __u32 *a, __u32 *out)
 	}
 }
 
+/* A context's address (IPv6: ip6[0..3], IPv4: ip4) into out (16 bytes,
+ * zeroed), IPv4 as v4-mapped.  One read per field, each pinned by
+ * barrier_var: clang would merge the branches' reads into one read at a
+ * computed offset, which the verifier refuses for context pointers. */
+#define READ_MAPPED(is6, ip6, ip4, out) do {				\
+	__u32 *o_ = (__u32 *)(out), x0_, x1_, x2_, x3_;			\
+									\
+	if (is6) {							\
+		x0_ = ip6[0];						\
+		barrier_var(x0_);					\
+		x1_ = ip6[1];						\
+		barrier_var(x1_);					\
+		x2_ = ip6[2];						\
+		barrier_var(x2_);					\
+		x3_ = ip6[3];						\
+		barrier_var(x3_);					\
+		o_[0] = x0_; o_[1] = x1_; o_[2] = x2_; o_[3] = x3_;	\
+	} else {							\
+		x3_ = ip4;						\
+		barrier_var(x3_);					\
+		o_[2] = bpf_htonl(0xffff);				\
+		o_[3] = x3_;						\
+	}								\
+} while (0)
+
 /* Does the caller's network namespace own this address?  A walk of the
  * namespace's address hash table, every bucket (the hash function is not
  * ABI); only run when no listener was found. */

@@ -70,11 +70,10 @@ void filter_print(const struct netfil_filter *f)
 	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
 	owner_print(&f->match);
 	if (f->redirect.family) {
-		char to[64];
+		char r[128];
 
-		netfil_format_addr_port(f->redirect.family, f->redirect.addr, f->redirect.port,
-					to, sizeof(to));
-		printf("    redirect to %s fail %s\n", to, netfil_fail_name(f->redirect.fail));
+		netfil_format_redirect(&f->redirect, r, sizeof(r));
+		printf("    %s\n", r);
 	}
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];

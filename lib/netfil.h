@@ -431,6 +431,8 @@ void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);
 int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_t *port);
 void netfil_format_addr_port(int family, const uint8_t addr[16], uint16_t port,
 			     char *buf, size_t len);
+/* "redirect to 127.0.0.1:12345 fail closed", "redirect none" */
+void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len);
 
 /* JSON (lib/json.c): the one shape of a filter and of the status, for
  * every front end.  The caller owns the returned reference. */

@@ -298,16 +298,16 @@ static int parse_redirect(int argc, char **argv, struct netfil_filter *f,
 	return 4;
 }
 
-/* " redirect to ADDR:PORT fail closed", or "" */
-static void format_redirect(const struct netfil_redirect *r, char *buf, size_t len)
+void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len)
 {
 	char to[64];
 
-	buf[0] = '\0';
-	if (!r->family)
+	if (!r->family) {
+		snprintf(buf, len, "%s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_NONE));
 		return;
+	}
 	netfil_format_addr_port(r->family, r->addr, r->port, to, sizeof(to));
-	snprintf(buf, len, " %s %s %s %s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), to,
+	snprintf(buf, len, "%s %s %s %s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), to,
 		 nf_rd_word(NF_RD_FAIL), netfil_fail_name(r->fail));
 }
 
@@ -674,8 +674,10 @@ static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flag
 			(unsigned long long)f->limit[i]);
 	if (m->kind != NETFIL_IFACE)
 		fprintf(out, " action %s", netfil_action_name(f->action));
-	format_redirect(&f->redirect, buf, sizeof(buf));
-	fputs(buf, out);
+	if (f->redirect.family) {
+		netfil_format_redirect(&f->redirect, buf, sizeof(buf));
+		fprintf(out, " %s", buf);
+	}
 	if (m->allow_missing)
 		fprintf(out, " --allow-missing");
 	if (f->period.every != NETFIL_PERIOD_NONE) {

@@ -179,6 +179,9 @@ test_remote_target() {
 	tree_run redirect to 10.78.0.2:12348 -- python3 -c "'$PYCONNECT'" 10.77.0.2 $HTTP
 	check "remote target: connected there, getpeername the original" eq "$(cat "$TMP"/tree.out)" \
 		"ok 10.77.0.2 $HTTP 10.78.0.1"
+	# curl stays connected until the proxy gives up on its upstream (C has
+	# no route to B): the original destination is read before the close
+	tree_run redirect to 10.78.0.2:12348 -- curl -s --max-time 5 http://10.77.0.2:$HTTP/hello
 	check "remote target: its proxy read the original destination" \
 		eventually grep -q "orig 10.77.0.2 $HTTP" "$TMP"/tproxy-c.log
 	kill $tp
