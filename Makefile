@@ -35,7 +35,8 @@ $(O)/vmlinux.h: | $(O)
 # The kernel half: one program file per hook or capability (a new one is
 # added here), compiled alone and linked into one object, one skeleton.
 BPF_SRC := bpf/maps.bpf.c bpf/cgroup_skb.bpf.c bpf/connect.bpf.c bpf/tc.bpf.c \
-	   bpf/lifecycle.bpf.c bpf/iter.bpf.c bpf/syscall.bpf.c
+	   bpf/lifecycle.bpf.c bpf/iter.bpf.c bpf/syscall.bpf.c \
+	   bpf/redirect.bpf.c
 BPF_HDRS := $(wildcard bpf/*.h)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(O)/vmlinux.h

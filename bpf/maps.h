@@ -121,6 +121,15 @@ NF_MAP struct {
 	__array(values, struct nf_sub_rb);
 } nf_subs SEC(".maps");
 
+/* Redirected connections' original destinations, for SO_ORIGINAL_DST:
+ * LRU, so a lost delete (no close callback) only ages out. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NF_ODST_MAX);
+	__type(key, struct nf_odst_key);
+	__type(value, struct nf_odst_val);
+} nf_odst SEC(".maps");
+
 /* Events are built here, not on the stack (512 bytes, already busy). */
 struct nf_scratch {
 	__u32 busy;

@@ -41,7 +41,8 @@ static __always_inline void ip6_ref(const __u32 *addr, struct nf_ref *out)
 }
 
 /* The filters that apply to traffic of socket rec (NULL: none known) with
- * the remote address raddr (IPv4: raddr[0]): refs[0..NF_SOCK_MATCH) its
+ * the remote address raddr (IPv4: raddr[0]; a redirected socket's original
+ * destination instead): refs[0..NF_SOCK_MATCH) its
  * socket filters, refs[NF_SOCK_MATCH] the most specific IP filter.
  * Unused entries have id 0. */
 static __always_inline void match_refs(struct nf_sock *rec, bool v6, const __u32 *raddr,
@@ -51,6 +52,11 @@ static __always_inline void match_refs(struct nf_sock *rec, bool v6, const __u32
 	int i;
 
 	__builtin_memset(refs, 0, NF_REFS * sizeof(*refs));
+	/* a redirected connection counts against where it was going */
+	if (rec && rec->redirected) {
+		v6 = rec->family == AF_INET6;
+		raddr = (const __u32 *)rec->orig;
+	}
 	if (rec) {
 		n = sock_refs(rec);
 		for (i = 0; i < NF_SOCK_MATCH; i++) {

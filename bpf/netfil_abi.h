@@ -35,11 +35,16 @@
 #define NF_USER_HZ       100	/* /proc/PID/stat start time unit */
 #define NF_MAX_SUBS      8	/* event subscribers at once */
 #define NF_SUB_RB_BYTES  (4 << 20)	/* each subscriber's ring buffer */
+#define NF_ODST_MAX      65536	/* redirected connections whose origin is kept */
+/* SO_MARK of netfil's relay's own sockets: never redirected (no loops) */
+#define NF_RELAY_MARK    0x6e660001
 
 enum nf_dir { NF_IN = 0, NF_OUT = 1 };
 enum nf_limit { NF_LIM_IN = 0, NF_LIM_OUT = 1, NF_LIM_IO = 2, NF_LIM_MAX };
 enum nf_kind { NF_KIND_NONE = 0, NF_KIND_SOCKET, NF_KIND_IP, NF_KIND_IFACE };
 enum nf_action { NF_ACT_REJECT = 0, NF_ACT_DROP = 1 };
+/* A redirect whose local target has no listener: refuse, or go direct. */
+enum nf_fail { NF_FAIL_CLOSED = 0, NF_FAIL_OPEN = 1 };
 /* What a socket filter matches of the socket's creator (nf_meta.proc_match). */
 enum nf_proc_match { NF_PROC_PID = 0, NF_PROC_TREE = 1, NF_PROC_EXE = 2,
 		     NF_PROC_USER = 3, NF_PROC_CGROUP = 4, NF_PROC_UNIT = 5 };
@@ -93,6 +98,14 @@ struct nf_filter_cfg {
 	__u32 epoch;		/* bumped when limits change; starts at 1 */
 	__u32 pad2;
 	__u64 limit[NF_LIM_MAX];	/* bytes, 0 = unlimited */
+	/* Socket filters: new TCP connections go to this address instead
+	 * (connect.bpf.c).  rd_family 0: no redirect; AF_INET or AF_INET6.
+	 * rd_family is written last and cleared first by user space. */
+	__u8 rd_family;
+	__u8 rd_fail;		/* enum nf_fail */
+	__u16 rd_port;		/* host order */
+	__u32 pad3;
+	__u8 rd_addr[16];	/* IPv4 in the first 4 bytes */
 };
 
 /* nf_state[slot]: written by the packet path under the lock.  User space only
@@ -209,7 +222,8 @@ struct nf_sock {
 	__u8 closed;		/* its close event is out */
 	__u8 addr_known;	/* the addresses below are set */
 	__u8 active;		/* TCP: we connected (not accepted) */
-	__u8 pad2[2];
+	__u8 redirected;	/* connect() was redirected: orig below */
+	__u8 pad2;
 	/* Addresses for the close event, from the socket's first packet:
 	 * close() hooks cannot read them any more. */
 	__u8 laddr[16];
@@ -217,6 +231,27 @@ struct nf_sock {
 	__u16 lport;
 	__u16 rport;
 	__u32 pad3;
+	/* A redirected connection's destination as the application asked,
+	 * in the socket's family (AF_INET6: maybe v4-mapped). */
+	__u8 orig[16];
+	__u16 orig_port;	/* host order */
+	__u16 pad4;
+	__u32 pad5;
+};
+
+/* nf_odst: where redirected connections were going, for the target's
+ * getsockopt(SO_ORIGINAL_DST).  Keyed by the client's local address and
+ * port (what the accepting side sees as the peer); IPv4 as v4-mapped. */
+struct nf_odst_key {
+	__u8 addr[16];
+	__u16 port;		/* host order */
+	__u16 pad;
+};
+
+struct nf_odst_val {
+	__u8 addr[16];		/* IPv4 as v4-mapped */
+	__u16 port;		/* host order */
+	__u16 pad;
 };
 
 /* Events, one struct for all kinds; the union's member is named by type.
@@ -245,6 +280,12 @@ struct nf_event {
 		struct {
 			__u32 refused;	/* 0: allowed */
 			__u32 filter;	/* the filter that refused it */
+			/* redirected: raddr/rport stay the original
+			 * destination, to/to_port where it went */
+			__u32 redirect;	/* the redirecting filter; 0: none */
+			__u16 to_port;
+			__u16 pad;
+			__u8 to[16];
 		} connect;
 		struct {
 			__u64 bytes[2];		/* L3, admitted */

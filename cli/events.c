@@ -144,6 +144,10 @@ static json_t *event_json(const struct netfil_event *ev)
 		json_object_set_new(o, "verdict", json_string(netfil_verdict_name(ev->connect.refused)));
 		if (ev->connect.refused)
 			json_object_set_new(o, "filter", json_integer(ev->connect.filter));
+		if (ev->connect.redirect) {
+			json_object_set_new(o, "redirect", json_integer(ev->connect.redirect));
+			set_addr(o, "to", "to_port", ev->family, ev->connect.to, ev->connect.to_port);
+		}
 		break;
 	case NETFIL_EV_CLOSE:
 		json_object_set_new(o, "bytes", in_out(ev->close.bytes[0], ev->close.bytes[1]));
@@ -208,6 +212,10 @@ static void event_print(const struct netfil_event *ev)
 			printf(" %s by filter %u", netfil_verdict_name(true), ev->connect.filter);
 		else
 			printf(" %s", netfil_verdict_name(false));
+		if (ev->connect.redirect) {
+			addr_str(ev->family, ev->connect.to, ev->connect.to_port, a, sizeof(a));
+			printf(" redirect to %s by filter %u", a, ev->connect.redirect);
+		}
 		break;
 	case NETFIL_EV_CLOSE:
 		printf(" in %s/%llup out %s/%llup",

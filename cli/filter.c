@@ -69,6 +69,12 @@ void filter_print(const struct netfil_filter *f)
 		       size_str(f->limit[i], "", b[0], sizeof(b[0])));
 	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
 	owner_print(&f->match);
+	if (f->redirect.family) {
+		char r[128];
+
+		netfil_format_redirect(&f->redirect, r, sizeof(r));
+		printf("    %s\n", r);
+	}
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		char p[64];
 
@@ -250,7 +256,7 @@ static int set_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 	int r, err;
 
 	if (!argc)
-		return fail("missing LIMITS, action, on or off after the filter id");
+		return fail("missing LIMITS, action, redirect, on or off after the filter id");
 	r = netfil_parse_filter_change(argc, argv, f, NETFIL_OPT_STATE, &what, &e);
 	if (r < 0)
 		return fail("%s", e.msg);

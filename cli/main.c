@@ -452,11 +452,11 @@ static const struct {
 	{ "unload", "netfil unload" },
 	{ "status", "netfil status" },
 	{ "filter", "netfil filter add socket MATCH [LIMITS] [action ACTION] [PERIOD] [on | off]" },
-	{ "filter", "        [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
+	{ "filter", "        [REDIRECT] [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
 	{ "filter", "netfil filter add ip PREFIX [LIMITS] [action ACTION] [PERIOD] [on | off]" },
 	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [on | off] [--allow-missing]" },
 	{ "filter", "netfil filter { list | show ID | reset ID | del ID }" },
-	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" },
 	{ "filter", "        (aliases: ls = list, delete = rm = del)" },
 	{ "sysctl", "netfil sysctl { -a | KEY | GROUP | KEY=VALUE } ..." },
 	{ "run", "netfil run [LIMITS] [action ACTION] -- CMD [ARG...]" },
@@ -476,6 +476,8 @@ static const struct {
 	{ " filter ", "MATCH := { pid PID | tree PID | exe PATH | user { USER | UID } |\n"
 		      "                 cgroup PATH | unit NAME }" },
 	{ " filter run ", "ACTION := { reject | drop }   (not for interface filters)" },
+	{ " filter ", "REDIRECT := redirect to ADDR:PORT [fail { open | closed }]   (socket filters,\n"
+		      "                 TCP; ADDR:PORT is 1.2.3.4:1080 or [::1]:1080)" },
 	{ " filter ", "PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
 		      "                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }" },
 	{ " filter ", "DAY := { sun | mon | tue | wed | thu | fri | sat }   (or the whole name)" },

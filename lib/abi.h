@@ -31,6 +31,12 @@ NF_ABI_SAME(NETFIL_PATH_LEN, NF_PATH_LEN);
 NF_ABI_SAME(NETFIL_REJECT, NF_ACT_REJECT);
 NF_ABI_SAME(NETFIL_DROP, NF_ACT_DROP);
 
+/* redirects: nf_filter_cfg.rd_fail, .rd_addr */
+NF_ABI_SAME(NETFIL_FAIL_CLOSED, NF_FAIL_CLOSED);
+NF_ABI_SAME(NETFIL_FAIL_OPEN, NF_FAIL_OPEN);
+NF_ABI_SAME(sizeof(((struct netfil_redirect *)0)->addr), sizeof(((struct nf_filter_cfg *)0)->rd_addr));
+NF_ABI_SAME(sizeof(((struct netfil_event *)0)->connect.to), sizeof(((struct nf_event *)0)->connect.to));
+
 /* directions: the index of every [2] counter and latch */
 NF_ABI_SAME(NETFIL_IN, NF_IN);
 NF_ABI_SAME(NETFIL_OUT, NF_OUT);

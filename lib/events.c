@@ -119,6 +119,9 @@ int nf_event_decode(const void *data, size_t size, int64_t wall_off,
 	case NETFIL_EV_CONNECT:
 		ev->connect.refused = e->connect.refused;
 		ev->connect.filter = e->connect.filter;
+		ev->connect.redirect = e->connect.redirect;
+		ev->connect.to_port = e->connect.to_port;
+		memcpy(ev->connect.to, e->connect.to, 16);
 		break;
 	case NETFIL_EV_CLOSE:
 		for (i = 0; i < 2; i++) {

@@ -470,6 +470,15 @@ static bool period_valid(const struct netfil_period *p)
 	       (p->every != NETFIL_MONTHLY || p->mday >= 1);
 }
 
+/* Only socket filters redirect (for now); a target needs a port. */
+static bool redirect_valid(const struct netfil_redirect *r, __u8 kind)
+{
+	if (!r->family)
+		return true;
+	return kind == NF_KIND_SOCKET && (r->family == AF_INET || r->family == AF_INET6) &&
+	       r->port && (r->fail == NETFIL_FAIL_CLOSED || r->fail == NETFIL_FAIL_OPEN);
+}
+
 static int count_kind(struct netfil *nf, const struct nf_filter_meta *meta)
 {
 	int i, n = 0;
@@ -509,7 +518,7 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	err = build_meta(nf, &f->match, false, &meta);
 	if (err)
 		return err;
-	if (!period_valid(&f->period))
+	if (!period_valid(&f->period) || !redirect_valid(&f->redirect, meta.kind))
 		return -EINVAL;
 	nf_period_meta(&f->period, time(NULL), &meta);
 	dup = find_dup(nf, &meta, 0);
@@ -541,6 +550,10 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	cfg.epoch = 1;
 	for (i = 0; i < NF_LIM_MAX; i++)
 		cfg.limit[i] = f->limit[i];
+	cfg.rd_family = (__u8)f->redirect.family;
+	cfg.rd_fail = (__u8)f->redirect.fail;
+	cfg.rd_port = f->redirect.port;
+	memcpy(cfg.rd_addr, f->redirect.addr, sizeof(cfg.rd_addr));
 	err = nf_txn_keep(nf, slot);
 	if (err)
 		return err;
@@ -619,6 +632,12 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 	f->action = (enum netfil_action)cfg.action;
 	for (i = 0; i < NF_LIM_MAX; i++)
 		f->limit[i] = cfg.limit[i];
+	if (cfg.rd_family) {
+		f->redirect.family = cfg.rd_family;
+		f->redirect.fail = (enum netfil_fail)cfg.rd_fail;
+		f->redirect.port = cfg.rd_port;
+		memcpy(f->redirect.addr, cfg.rd_addr, sizeof(f->redirect.addr));
+	}
 	for (i = 0; i < 2; i++) {
 		f->bytes[i] = st.bytes[i];
 		f->packets[i] = st.packets[i];
@@ -695,7 +714,9 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		cur.action = v->action;
 	if (what & NETFIL_SET_PERIOD)
 		cur.period = v->period;
-	if (!period_valid(&f->period))
+	if (what & NETFIL_SET_REDIRECT)
+		cur.redirect = v->redirect;
+	if (!period_valid(&f->period) || !redirect_valid(&f->redirect, nf->cfg[slot].kind))
 		return -EINVAL;
 	err = nf_txn_keep(nf, slot);	/* only now: a refused change touches nothing */
 	if (err)
@@ -713,6 +734,15 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		__atomic_store_n(&cfg->action, (__u8)f->action, __ATOMIC_RELAXED);
 	if (changed)
 		__atomic_store_n(&cfg->epoch, cfg->epoch + 1, __ATOMIC_RELEASE);
+	if (what & NETFIL_SET_REDIRECT) {
+		/* off while the target changes: a connect() never pairs the
+		 * new address with the old port */
+		__atomic_store_n(&cfg->rd_family, 0, __ATOMIC_RELEASE);
+		cfg->rd_fail = (__u8)f->redirect.fail;
+		cfg->rd_port = f->redirect.port;
+		memcpy(cfg->rd_addr, f->redirect.addr, sizeof(cfg->rd_addr));
+		__atomic_store_n(&cfg->rd_family, (__u8)f->redirect.family, __ATOMIC_RELEASE);
+	}
 	if (!bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
 		struct netfil_period was;
 

@@ -37,6 +37,9 @@ void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
 /* Take the change lock; a change that died holding it is undone first. */
 /* Fill e->msg and return -EINVAL: how the text parsers refuse a word. */
 int nf_bad(struct netfil_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The keywords of a redirect (names.c). */
+enum nf_rd_word { NF_RD_REDIRECT, NF_RD_TO, NF_RD_FAIL, NF_RD_NONE };
+const char *nf_rd_word(enum nf_rd_word w);
 
 int nf_lock(struct netfil *nf);
 /* open.c: the pin directory from opts, else $NETFIL_PIN_DIR, else the default */

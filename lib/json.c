@@ -129,6 +129,14 @@ json_t *netfil_filter_json(const struct netfil_filter *f)
 	set_counter(o, NETFIL_C_EXCEEDED_TIME, json_pack("{s:o,s:o}",
 		    netfil_dir_name(NETFIL_IN), wall_json(f->exceeded_wall[0]),
 		    netfil_dir_name(NETFIL_OUT), wall_json(f->exceeded_wall[1])));
+	if (f->redirect.family) {
+		netfil_format_addr_port(f->redirect.family, f->redirect.addr, f->redirect.port,
+					buf, sizeof(buf));
+		json_object_set_new(o, "redirect", json_pack("{s:s,s:s}", "to", buf,
+				    "fail", netfil_fail_name(f->redirect.fail)));
+	} else {
+		json_object_set_new(o, "redirect", json_null());
+	}
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		netfil_format_period(&f->period, buf, sizeof(buf));
 		json_object_set_new(o, "period", json_pack("{s:s,s:I}", "every", buf,

@@ -173,6 +173,25 @@ const char *netfil_proto_name(int proto)
 
 const char *netfil_verdict_name(bool refused) { return refused ? "refused" : "allowed"; }
 
+static const char *const fail_names[] = {
+	[NETFIL_FAIL_CLOSED] = "closed", [NETFIL_FAIL_OPEN] = "open",
+};
+
+const char *netfil_fail_name(enum netfil_fail fail) { return NAME(fail_names, fail); }
+
+/* "redirect to ADDR:PORT fail open", "redirect none" */
+static const char *const rd_words[] = {
+	[NF_RD_REDIRECT] = "redirect", [NF_RD_TO] = "to", [NF_RD_FAIL] = "fail",
+	[NF_RD_NONE] = "none",
+};
+
+const char *nf_rd_word(enum nf_rd_word w) { return NAME(rd_words, w); }
+
+int netfil_fail_parse(const char *s)
+{
+	return lookup(fail_names, (int)(sizeof(fail_names) / sizeof(fail_names[0])), s);
+}
+
 /* "1.5MiB": binary units, one decimal; below 1 KiB the plain count. */
 void netfil_format_size_human(uint64_t bytes, char *buf, size_t len)
 {

@@ -108,6 +108,19 @@ struct netfil_period {
 				 * epoch); 0 when adding: the current one */
 };
 
+/* Where a socket filter sends its processes' new TCP connections, and
+ * what happens when a local target has no listener.  Transparent: the
+ * application's getpeername() shows the original destination, and the
+ * program at the target reads it with getsockopt(SOL_IP, SO_ORIGINAL_DST)
+ * (SOL_IPV6, IP6T_SO_ORIGINAL_DST), as behind iptables REDIRECT. */
+enum netfil_fail { NETFIL_FAIL_CLOSED = 0, NETFIL_FAIL_OPEN = 1 };
+struct netfil_redirect {
+	int family;		/* 0: none; AF_INET, AF_INET6 */
+	uint8_t addr[16];	/* IPv4: the first 4 bytes */
+	uint16_t port;		/* 1-65535 */
+	enum netfil_fail fail;	/* closed: ECONNREFUSED; open: go direct */
+};
+
 struct netfil_filter {
 	uint32_t id;
 	struct netfil_match match;
@@ -115,6 +128,7 @@ struct netfil_filter {
 	enum netfil_action action;
 	uint64_t limit[3];	/* enum netfil_limit; bytes, 0 = unlimited */
 	struct netfil_period period;
+	struct netfil_redirect redirect;	/* socket filters only */
 	/* read-only, filled by netfil_filter_get() */
 	uint64_t bytes[2];	/* admitted L3 bytes, enum netfil_dir */
 	uint64_t packets[2];
@@ -163,6 +177,11 @@ struct netfil_event {
 		struct {
 			bool refused;
 			uint32_t filter;	/* the filter that refused it */
+			/* redirected: raddr/rport are the original
+			 * destination, to/to_port where it went */
+			uint32_t redirect;	/* the redirecting filter; 0: none */
+			uint8_t to[16];
+			uint16_t to_port;
 		} connect;
 		struct {
 			uint64_t bytes[2];	/* L3 admitted, enum netfil_dir */
@@ -339,6 +358,8 @@ const char *netfil_filter_op_name(enum netfil_filter_op op);	/* add, change, res
 const char *netfil_family_name(int family);			/* ipv4, ipv6 */
 const char *netfil_proto_name(int proto);			/* tcp, udp */
 const char *netfil_verdict_name(bool refused);			/* allowed, refused */
+const char *netfil_fail_name(enum netfil_fail fail);		/* closed, open */
+int netfil_fail_parse(const char *s);
 /* A byte count for people (-h): "1.5MiB", binary units and one decimal;
  * below 1 KiB the plain count, "512". */
 void netfil_format_size_human(uint64_t bytes, char *buf, size_t len);
@@ -374,7 +395,9 @@ int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 		       struct netfil_err *err);
 /* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] (not for
  * interfaces), and with NETFIL_OPT_STATE also [period ...] [on|off]
- * [--allow-missing] (interfaces); stops at "--".  Returns the words used. */
+ * [--allow-missing] (interfaces) and, for socket filters, [redirect to
+ * ADDR:PORT [fail open|closed] | redirect none]; stops at "--".  Returns
+ * the words used. */
 #define NETFIL_OPT_STATE 1u
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 			     unsigned int flags, struct netfil_err *err);
@@ -385,7 +408,8 @@ int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 #define NETFIL_SET_ACTION	(1u << 4)
 #define NETFIL_SET_PERIOD	(1u << 5)
 #define NETFIL_SET_ALLOW_MISSING	(1u << 6)	/* interface filters */
-#define NETFIL_SET_ALL		0x7fu
+#define NETFIL_SET_REDIRECT	(1u << 7)	/* socket filters */
+#define NETFIL_SET_ALL		0xffu
 int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *err);
 /* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
@@ -402,6 +426,13 @@ bool netfil_match_conflict(const struct netfil_match *a, const struct netfil_mat
 void netfil_format_match(const struct netfil_match *m, char *buf, size_t len);
 /* "monthly day 14 at 00:00" */
 void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);
+/* "1.2.3.4:1080" or "[::1]:1080", port 1-65535: -EINVAL, or -ERANGE for
+ * the port; and back. */
+int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_t *port);
+void netfil_format_addr_port(int family, const uint8_t addr[16], uint16_t port,
+			     char *buf, size_t len);
+/* "redirect to 127.0.0.1:12345 fail closed", "redirect none" */
+void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len);
 
 /* JSON (lib/json.c): the one shape of a filter and of the status, for
  * every front end.  The caller owns the returned reference. */

@@ -15,6 +15,7 @@
  * decides how to show it.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -203,6 +204,113 @@ void netfil_format_period(const struct netfil_period *p, char *buf, size_t len)
 	}
 }
 
+int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *p;
+	bool v6 = s[0] == '[';
+	uint64_t v;
+	size_t n;
+	int err;
+
+	if (v6) {
+		p = strchr(s, ']');
+		if (!p || p[1] != ':')
+			return -EINVAL;
+		n = (size_t)(p - s - 1);
+		colon = p + 1;
+		s++;
+	} else {
+		colon = strchr(s, ':');
+		if (!colon || strchr(colon + 1, ':'))
+			return -EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (!n || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	memset(addr, 0, 16);
+	*family = v6 ? AF_INET6 : AF_INET;
+	if (inet_pton(*family, host, addr) != 1)
+		return -EINVAL;
+	/* ::ffff:a.b.c.d is the IPv4 host: it serves AF_INET sockets too */
+	if (*family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)addr)) {
+		memmove(addr, addr + 12, 4);
+		memset(addr + 4, 0, 12);
+		*family = AF_INET;
+	}
+	err = netfil_parse_number(colon + 1, 65535, &v);
+	if (err)
+		return err;
+	if (!v)
+		return -ERANGE;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+void netfil_format_addr_port(int family, const uint8_t addr[16], uint16_t port,
+			     char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+/* After "redirect": "to ADDR:PORT [fail open|closed]" or "none"; returns
+ * the words used. */
+static int parse_redirect(int argc, char **argv, struct netfil_filter *f,
+			  struct netfil_err *e)
+{
+	struct netfil_redirect *r = &f->redirect;
+	int err, k;
+
+	if (f->match.kind != NETFIL_SOCKET)
+		return nf_bad(e, "'%s' is only for socket filters", nf_rd_word(NF_RD_REDIRECT));
+	if (argc < 1)
+		return nf_bad(e, "missing '%s ADDR:PORT' or '%s' after '%s'", nf_rd_word(NF_RD_TO),
+			      nf_rd_word(NF_RD_NONE), nf_rd_word(NF_RD_REDIRECT));
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(argv[0], nf_rd_word(NF_RD_NONE)))
+		return 1;
+	if (strcmp(argv[0], nf_rd_word(NF_RD_TO)))
+		return nf_bad(e, "unknown argument '%s' after '%s' ('%s ADDR:PORT' or '%s')", argv[0],
+			      nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), nf_rd_word(NF_RD_NONE));
+	if (argc < 2)
+		return nf_bad(e, "missing ADDR:PORT after '%s'", nf_rd_word(NF_RD_TO));
+	err = netfil_parse_addr_port(argv[1], &r->family, r->addr, &r->port);
+	if (err == -ERANGE)
+		return nf_bad(e, "port out of range in '%s' (1 to 65535)", argv[1]);
+	if (err)
+		return nf_bad(e, "invalid ADDR:PORT '%s' (1.2.3.4:1080 or [::1]:1080)", argv[1]);
+	if (argc < 3 || strcmp(argv[2], nf_rd_word(NF_RD_FAIL)))
+		return 2;
+	if (argc < 4)
+		return nf_bad(e, "missing '%s' or '%s' after '%s'", netfil_fail_name(NETFIL_FAIL_OPEN),
+			      netfil_fail_name(NETFIL_FAIL_CLOSED), nf_rd_word(NF_RD_FAIL));
+	k = netfil_fail_parse(argv[3]);
+	if (k < 0)
+		return nf_bad(e, "unknown fail policy '%s' (%s or %s)", argv[3],
+			      netfil_fail_name(NETFIL_FAIL_OPEN), netfil_fail_name(NETFIL_FAIL_CLOSED));
+	r->fail = (enum netfil_fail)k;
+	return 4;
+}
+
+void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len)
+{
+	char to[64];
+
+	if (!r->family) {
+		snprintf(buf, len, "%s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_NONE));
+		return;
+	}
+	netfil_format_addr_port(r->family, r->addr, r->port, to, sizeof(to));
+	snprintf(buf, len, "%s %s %s %s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), to,
+		 nf_rd_word(NF_RD_FAIL), netfil_fail_name(r->fail));
+}
+
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 			     unsigned int flags, struct netfil_err *e)
 {
@@ -250,6 +358,12 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], netfil_onoff_name(false))) {
 			f->on = false;
 			*what |= NETFIL_SET_ON;
+		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], nf_rd_word(NF_RD_REDIRECT))) {
+			n = parse_redirect(argc - i - 1, argv + i + 1, f, e);
+			if (n < 0)
+				return -EINVAL;
+			*what |= NETFIL_SET_REDIRECT;
+			i += n;
 		} else if ((flags & NETFIL_OPT_STATE) && may_miss &&
 			   !strcmp(argv[i], "--allow-missing")) {
 			f->match.allow_missing = true;
@@ -560,6 +674,10 @@ static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flag
 			(unsigned long long)f->limit[i]);
 	if (m->kind != NETFIL_IFACE)
 		fprintf(out, " action %s", netfil_action_name(f->action));
+	if (f->redirect.family) {
+		netfil_format_redirect(&f->redirect, buf, sizeof(buf));
+		fprintf(out, " %s", buf);
+	}
 	if (m->allow_missing)
 		fprintf(out, " --allow-missing");
 	if (f->period.every != NETFIL_PERIOD_NONE) {

@@ -86,7 +86,8 @@ test_help() {
 		check "help: '$o' has a usage" contains "$OUT" "Usage: netfil"
 	done
 	run_cli help
-	for o in "period" "roll" "--allow-missing" "filter set ID [LIMITS] [action ACTION] [PERIOD] [on | off]" \
+	for o in "period" "roll" "--allow-missing" "filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" \
+		 "REDIRECT := redirect to ADDR:PORT [fail { open | closed }]" \
 		 "--human" "add ip PREFIX [LIMITS] [action ACTION] [PERIOD]" \
 		 "add interface IF[,IF...] [LIMITS] [PERIOD]"; do
 		check "help: the whole syntax, with '$o'" contains "$OUT" "$o"

@@ -373,11 +373,12 @@ n_saved() { grep -c '^filter add' "$1"; }
 # zero_slot ID: drop a filter behind netfil's back, as a bug or a stray tool
 # might: its nf_cfg slot cleared, no "filter del"
 zero_slot() {
-	local slot
+	local slot size
+	size=$(bpftool -j map show pinned "$NETFIL_PIN_DIR"/nf_cfg | $PY -c 'import json,sys; print(json.load(sys.stdin)["bytes_value"])')
 	slot=$(bpftool -j map dump pinned "$NETFIL_PIN_DIR"/nf_cfg | $PY -c 'import json,sys
 print([e["formatted"]["key"] for e in json.load(sys.stdin) if e["formatted"]["value"]["id"] == int(sys.argv[1])][0])' "$1") &&
 	bpftool map update pinned "$NETFIL_PIN_DIR"/nf_cfg key $((slot & 255)) $((slot >> 8 & 255)) 0 0 \
-		value $(printf '0 %.0s' $(seq 1 40))
+		value $(printf '0 %.0s' $(seq 1 $size))
 }
 state_holds() { eq "$(n_saved "$1")" "$2"; }
 saves() { in_a curl -s -m 5 http://127.0.0.1:$MPORT/metrics | sed -n 's/^netfild_saves_total //p'; }

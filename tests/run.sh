@@ -2,7 +2,8 @@
 # netfil's whole test suite, as root:
 #   0. unit tests that need no root (make check) and each fuzzer briefly
 #   1. unit tests of the BPF programs (BPF_PROG_TEST_RUN on crafted packets)
-#   2. end-to-end tests with the release CLI, and the CLI's conventions
+#   2. end-to-end tests with the release CLI, redirects (redsocks,
+#      microsocks, curl), and the CLI's conventions
 #   3. netfild: persistence, periods, interfaces, /metrics and access
 #   4. 2 and 3 again with the ASan+UBSan builds of the CLI, daemon and
 #      library
@@ -62,12 +63,15 @@ part "unit: BPF programs" unit
 part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
 part "owners: exe, user, cgroup, unit filters" env NETFIL="$PWD/build/netfil" \
 	NETFILD="$PWD/build/netfild" tests/owners.sh
+part "redirect: redsocks, microsocks, curl" env NETFIL="$PWD/build/netfil" tests/redirect.sh
 part "cli: help, names, JSON, aliases" env NETFIL="$PWD/build/netfil" tests/cli.sh
 part "netfild" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" tests/netfild.sh
 part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/e2e.sh
 part "owners (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/owners.sh
+part "redirect (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/redirect.sh
 part "cli (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/cli.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \

@@ -45,6 +45,10 @@ static inline const char *filter_diff(const struct netfil_filter *a,
 		return "period";
 	if (a->period.last != b->period.last)
 		return "period.last";
+	if (a->redirect.family != b->redirect.family || a->redirect.port != b->redirect.port ||
+	    a->redirect.fail != b->redirect.fail ||
+	    memcmp(a->redirect.addr, b->redirect.addr, sizeof(a->redirect.addr)))
+		return "redirect";
 	for (i = 0; i < 2; i++) {
 		if (a->bytes[i] != b->bytes[i] || a->packets[i] != b->packets[i] ||
 		    a->dropped[i] != b->dropped[i])

@@ -111,6 +111,22 @@ static void gen_period(struct netfil_period *p)
 		p->mday = 1 + (int)rnd(31);
 }
 
+/* A redirect target: IPv4, or IPv6 that is not v4-mapped (which the
+ * parser turns into IPv4), any port but 0, either policy. */
+static void gen_redirect(struct netfil_redirect *r)
+{
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->family = rnd(2) ? AF_INET : AF_INET6;
+	for (i = 0; i < (r->family == AF_INET ? 4 : 16); i++)
+		r->addr[i] = (uint8_t)rnd(256);
+	if (r->family == AF_INET6)
+		r->addr[0] |= 0x20;	/* never ::ffff:0:0/96 */
+	r->port = (uint16_t)(1 + rnd(65535));
+	r->fail = rnd(2) ? NETFIL_FAIL_OPEN : NETFIL_FAIL_CLOSED;
+}
+
 /* n filters no two of which conflict, with unique ids. */
 static void gen_set(struct netfil_filter *f, int n, bool counters)
 {
@@ -137,6 +153,8 @@ static void gen_set(struct netfil_filter *f, int n, bool counters)
 		for (j = 0; j < 3; j++)
 			x->limit[j] = rnd(3) ? rnd_u64() : 0;
 		gen_period(&x->period);
+		if (k == NETFIL_SOCKET && rnd(2))
+			gen_redirect(&x->redirect);
 		if (!counters)
 			continue;
 		x->period.last = (int64_t)(rnd_u64() >> 1);
@@ -359,6 +377,9 @@ static const char *const reparse_rows[] = {
 	"filter add id 1 interface lo --allow-missing\nfilter add id 2 ip ::1 obyte 1M\n",
 	"filter add id 3 ip 1.2.3.4\ncounters 3 period-last 9223372036854775808\n",
 	"filter add id 3 ip 1.2.3.4\ncounters 3 period-last 18446744073709551615\n",
+	"filter add socket user 0 redirect to 127.0.0.1:1080\n",
+	"filter add socket user 0 redirect to [::ffff:10.1.2.3]:65535 fail open\n",
+	"filter add socket user 0 obyte 1M redirect to [2001:db8::1]:1 fail closed redirect none\n",
 	NULL,	/* a socket filter for this process, with no start time */
 };
 
@@ -385,6 +406,31 @@ struct bad_row {
 #define BAD(t, l, ...) { .text = t, .len = sizeof(t) - 1, .line = l, .tokens = { __VA_ARGS__ } }
 
 static const struct bad_row bad_rows[] = {
+	/* redirects */
+	BAD("filter add socket user 0 redirect to 1.2.3.4\n", 1, "'1.2.3.4'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:0\n", 1, "'1.2.3.4:0'", "65535"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:65536\n", 1, "'1.2.3.4:65536'", "65535"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:18446744073709551616\n", 1,
+	    "'1.2.3.4:18446744073709551616'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:+80\n", 1, "'1.2.3.4:+80'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:\n", 1, "'1.2.3.4:'"),
+	BAD("filter add socket user 0 redirect to :80\n", 1, "':80'"),
+	BAD("filter add socket user 0 redirect to 1.2.3:80\n", 1, "'1.2.3:80'"),
+	BAD("filter add socket user 0 redirect to ::1:80\n", 1, "'::1:80'"),
+	BAD("filter add socket user 0 redirect to [::1]\n", 1, "'[::1]'"),
+	BAD("filter add socket user 0 redirect to []:80\n", 1, "'[]:80'"),
+	BAD("filter add socket user 0 redirect to [::1]:80x\n", 1, "'[::1]:80x'"),
+	BAD("filter add socket user 0 redirect to [10.0.0.1]:80\n", 1, "'[10.0.0.1]:80'"),
+	BAD("filter add socket user 0 redirect to host.example:80\n", 1, "'host.example:80'"),
+	BAD("filter add socket user 0 redirect\n", 1, "'redirect'"),
+	BAD("filter add socket user 0 redirect to\n", 1, "'to'"),
+	BAD("filter add socket user 0 redirect at 1.2.3.4:80\n", 1, "'at'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:80 fail\n", 1, "'fail'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:80 fail shut\n", 1, "'shut'"),
+	BAD("filter add socket user 0 redirect to 1.2.3.4:80 open\n", 1, "'open'"),
+	BAD("filter add ip 10.0.0.1 redirect to 1.2.3.4:80\n", 1, "'redirect'", "socket"),
+	BAD("filter add interface lo redirect to 1.2.3.4:80\n", 1, "'redirect'", "socket"),
+	BAD("filter add ip 10.0.0.1 redirect none\n", 1, "'redirect'"),
 	/* filters by program, user and service */
 	BAD("filter add socket exe\n", 1, "PATH", "exe"),
 	BAD("filter add socket exe /nonexistent-netfil/x\n", 1, "/nonexistent-netfil/x"),
