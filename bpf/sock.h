@@ -163,14 +163,19 @@ static __always_inline void owner_ref(struct nf_globals *g, struct nf_sock *rec,
  * each once, so overlapping filters neither double-count nor hide each
  * other.  The answer is cached in the record when the socket is created
  * and recomputed only after a socket filter change bumps sock_gen. */
-static __always_inline __u32 sock_refs(struct nf_sock *rec)
+#ifdef NF_SOCK_REFS_DEFINE
+/* A global function, defined once (maps.bpf.c): the verifier checks it
+ * once per program, not again at every call site with every state of the
+ * caller; inlined into sockops, its loops took past the 1M-instruction
+ * limit. */
+__noinline __u32 nf_sock_refs(struct nf_sock *rec)
 {
 	struct nf_globals *g = globals();
 	bool overflow = false;
 	__u32 n = 0, gen, kinds;
 	int i;
 
-	if (!g)
+	if (!g || !rec)
 		return 0;
 	/* Read the generation once, before the lookups: a filter linked
 	 * while we look bumps it again and the next packet looks again. */
@@ -206,6 +211,14 @@ static __always_inline __u32 sock_refs(struct nf_sock *rec)
 	rec->n_match = n;
 	rec->gen = gen;
 	return n;
+}
+#else
+extern __u32 nf_sock_refs(struct nf_sock *rec);
+#endif
+
+static __always_inline __u32 sock_refs(struct nf_sock *rec)
+{
+	return nf_sock_refs(rec);
 }
 
 #endif /* NF_SOCK_H */

@@ -159,6 +159,8 @@ static int parse_period(int argc, char **argv, struct netfil_period *p,
 	if (k < 0)
 		return nf_bad(e, "unknown period '%s' (hourly, daily, weekly, monthly or none)", argv[0]);
 	p->every = (enum netfil_every)k;
+	if (p->every == NETFIL_PERIOD_NONE)
+		return 1;	/* no schedule: all zero, as a filter without one */
 	p->wday = 1;	/* Monday */
 	p->mday = 1;
 	if (p->every == NETFIL_WEEKLY && i < argc) {
