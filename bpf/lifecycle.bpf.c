@@ -26,7 +26,7 @@ int nf_sock_create(struct bpf_sock *ctx)
 	rec->created_ns = bpf_ktime_get_ns();
 	/* Resolve its filters now, once: the packet path then reads the
 	 * cached answer until a socket filter changes. */
-	sock_refs(rec);
+	nf_sock_refs(rec);
 	if (subscribed()) {
 		struct nf_event *ev = ev_new(NF_EV_SOCKET, rec);
 

@@ -58,7 +58,7 @@ static __always_inline void match_refs(struct nf_sock *rec, bool v6, const __u32
 		raddr = (const __u32 *)rec->orig;
 	}
 	if (rec) {
-		n = sock_refs(rec);
+		n = nf_sock_refs(rec);
 		for (i = 0; i < NF_SOCK_MATCH; i++) {
 			if (i >= (int)n)
 				break;

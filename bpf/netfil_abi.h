@@ -333,9 +333,10 @@ struct nf_globals {
 	__u32 sub_pid[NF_MAX_SUBS];	/* who holds each slot ... */
 	__u64 sub_start[NF_MAX_SUBS];	/* ... and its start time, against pid reuse */
 	__u64 sub_lost[NF_MAX_SUBS];	/* events that did not fit, per slot */
-	/* NF_MK_* of every socket match kind linked since load (set before
-	 * the link, never cleared): resolving a socket skips the lookups of
-	 * kinds no filter has used, which most sockets of most machines are. */
+	/* NF_MK_* of the process match kinds (pid, tree) linked since load
+	 * (set before the link, never cleared): resolving a socket skips
+	 * the nf_procs lookups when no filter ever needed them.  (exe, user
+	 * and cgroup keys have owner_bits.) */
 	__u32 match_kinds;
 	__u32 pad5;
 	/* A one-hash filter in front of nf_owners: bit nf_owner_hash(key)
@@ -347,9 +348,6 @@ struct nf_globals {
 
 #define NF_MK_PID	(1u << 0)
 #define NF_MK_TREE	(1u << 1)
-#define NF_MK_EXE	(1u << 2)
-#define NF_MK_USER	(1u << 3)
-#define NF_MK_CGROUP	(1u << 4)
 
 /*
  * nf_txn: the undo journal that makes every change crash-atomic (user

@@ -2,7 +2,7 @@
 /*
  * sock.h - socket identity: the nf_sock record stamped on each TCP/UDP
  * socket with the process that created it and its ancestry, and the
- * socket filters that record resolves to (sock_refs()).
+ * socket filters that record resolves to (nf_sock_refs()).
  */
 #ifndef NF_SOCK_H
 #define NF_SOCK_H
@@ -197,11 +197,10 @@ __noinline __u32 nf_sock_refs(struct nf_sock *rec)
 			add_ref(rec, &n, &v->pid, &overflow);
 		add_ref(rec, &n, &v->tree, &overflow);
 	}
-	if (rec->exe_ino && (kinds & NF_MK_EXE))
+	if (rec->exe_ino)
 		owner_ref(g, rec, &n, NF_OWN_EXE, rec->exe_dev, rec->exe_ino, &overflow);
-	if (kinds & NF_MK_USER)
-		owner_ref(g, rec, &n, NF_OWN_USER, rec->uid, 0, &overflow);
-	for (i = 0; i < NF_CG_DEPTH && (kinds & NF_MK_CGROUP); i++) {
+	owner_ref(g, rec, &n, NF_OWN_USER, rec->uid, 0, &overflow);
+	for (i = 0; i < NF_CG_DEPTH; i++) {
 		if (i >= (int)rec->n_cg)
 			break;
 		owner_ref(g, rec, &n, NF_OWN_CGROUP, rec->cg[i], 0, &overflow);
@@ -215,10 +214,5 @@ __noinline __u32 nf_sock_refs(struct nf_sock *rec)
 #else
 extern __u32 nf_sock_refs(struct nf_sock *rec);
 #endif
-
-static __always_inline __u32 sock_refs(struct nf_sock *rec)
-{
-	return nf_sock_refs(rec);
-}
 
 #endif /* NF_SOCK_H */

@@ -277,11 +277,6 @@ static uint32_t find_dup(struct netfil *nf, const struct nf_filter_meta *meta,
 	return 0;
 }
 
-static void bump_sock_gen(struct netfil *nf)
-{
-	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
-}
-
 /* Detach an interface filter's tc programs; its map entries go only once
  * that worked, so that a later unload can still find what is left. */
 static int unlink_ifaces(struct netfil *nf, const struct nf_filter_meta *meta)
@@ -324,7 +319,7 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 	case NF_KIND_SOCKET:
 		if (nf_by_owner(meta->proc_match)) {
 			err = nf_owner_unlink(nf, meta);
-			bump_sock_gen(nf);
+			nf_bump_sock_gen(nf);
 			return err;
 		}
 		if (bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv))
@@ -337,7 +332,7 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 			err = bpf_map_delete_elem(nf->procs_fd, &meta->proc);
 		else
 			err = bpf_map_update_elem(nf->procs_fd, &meta->proc, &pv, 0);
-		bump_sock_gen(nf);
+		nf_bump_sock_gen(nf);
 		return err ? -errno : 0;
 	case NF_KIND_IP:
 		ip_key(meta, &k6);
@@ -353,15 +348,6 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 	return -EINVAL;
 }
 
-static __u32 match_kind_bit(__u8 proc_match)
-{
-	static const __u32 bit[] = { [NF_PROC_PID] = NF_MK_PID, [NF_PROC_TREE] = NF_MK_TREE,
-		[NF_PROC_EXE] = NF_MK_EXE, [NF_PROC_USER] = NF_MK_USER,
-		[NF_PROC_CGROUP] = NF_MK_CGROUP, [NF_PROC_UNIT] = NF_MK_CGROUP };
-
-	return proc_match < sizeof(bit) / sizeof(bit[0]) ? bit[proc_match] : ~0u;
-}
-
 static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 		      const struct nf_filter_meta *meta)
 {
@@ -373,15 +359,15 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 
 	switch (meta->kind) {
 	case NF_KIND_SOCKET:
-		/* before the link: a socket resolved in between still looks */
-		__atomic_or_fetch(&nf->g->match_kinds, match_kind_bit(meta->proc_match),
-				  __ATOMIC_SEQ_CST);
 		if (nf_by_owner(meta->proc_match)) {
 			err = nf_owner_link(nf, slot, id, meta);
 			if (!err)
-				bump_sock_gen(nf);
+				nf_bump_sock_gen(nf);
 			return err;
 		}
+		/* before the link: a socket resolved in between still looks */
+		__atomic_or_fetch(&nf->g->match_kinds, meta->proc_match == NF_PROC_TREE ?
+				  NF_MK_TREE : NF_MK_PID, __ATOMIC_SEQ_CST);
 		bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv);
 		if (meta->proc_match == NF_PROC_TREE)
 			pv.tree = ref;
@@ -389,7 +375,7 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 			pv.pid = ref;
 		if (bpf_map_update_elem(nf->procs_fd, &meta->proc, &pv, 0))
 			return -errno;
-		bump_sock_gen(nf);
+		nf_bump_sock_gen(nf);
 		return 0;
 	case NF_KIND_IP:
 		ip_key(meta, &k6);

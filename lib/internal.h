@@ -98,6 +98,12 @@ int nf_owner_unlink(struct netfil *nf, const struct nf_filter_meta *meta);
 uint32_t nf_owner_holder(struct netfil *nf, const struct nf_owner_key *key);
 bool nf_path_within(const char *path, const char *dir);
 void nf_owner_bits_rebuild(struct netfil *nf);
+/* Sockets resolve their socket filters again at their next packet. */
+static inline void nf_bump_sock_gen(struct netfil *nf)
+{
+	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 static inline bool nf_by_owner(__u8 proc_match)
 {
 	return proc_match >= NF_PROC_EXE;

@@ -398,7 +398,7 @@ static int follow(struct netfil *nf, __u32 slot, bool dry)
 	err = nf_owner_unlink(nf, &meta) ?: nf_owner_link(nf, slot, id, &now);
 	if (err)
 		return err;
-	__atomic_add_fetch(&nf->g->sock_gen, 1, __ATOMIC_SEQ_CST);
+	nf_bump_sock_gen(nf);
 	nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
 	return 1;
 }
