@@ -14,13 +14,16 @@ CPPFLAGS += -I$(O) -Ilib -Ibpf
 LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/owner.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c
+LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/owner.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c \
+	   lib/proxy.c lib/relay.c lib/origin.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/relay.c
 D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c daemon/watch.c
 D_LIBS  := -lmicrohttpd -lmnl
-HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h cli/cli.h daemon/netfild.h \
+HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h lib/proxy.h cli/cli.h daemon/netfild.h \
 	   $(O)/netfil.skel.h
-TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client
+TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client $(O)/relay_engine $(O)/asan/relay_engine
+# a client with no ld.so, so no LD_PRELOAD: what proxychains cannot cover
+TEST_BIN += $(O)/nftraffic-static
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun $(O)/sockloop
 
 all: $(O)/netfil $(O)/asan/netfil $(O)/netfild $(O)/asan/netfild $(TEST_BIN) $(BENCH_BIN)
@@ -77,8 +80,19 @@ $(O)/asan/netfild: $(D_SRC) $(LIB_SRC) $(HDRS)
 $(O)/test_prog: tests/test_prog.c tests/test.h $(O)/libnetfil.a $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
 
+# The relay engine on its own (tests/relay_engine.sh), both builds.
+$(O)/relay_engine: tests/relay_engine.c $(O)/libnetfil.a $(HDRS) lib/proxy.h
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
+
+$(O)/asan/relay_engine: tests/relay_engine.c $(LIB_SRC) $(HDRS) lib/proxy.h
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+
 $(O)/nftraffic: tests/nftraffic.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@
+
+$(O)/nftraffic-static: tests/nftraffic.c
+	$(CC) $(CFLAGS) $(WARN) -static $< -o $@
 
 $(O)/progrun: bench/progrun.c $(O)/libnetfil.a lib/netfil.h
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@

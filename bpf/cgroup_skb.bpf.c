@@ -5,6 +5,7 @@
 #include "match.h"
 #include "charge.h"
 #include "events.h"
+#include "redirect.h"
 
 /* cgroup_skb egress verdicts: 0 drops and makes the sender see EPERM, 2
  * drops but reports only congestion, i.e. a silent drop. */
@@ -93,6 +94,14 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 			rec->packets[dir & 1]++;
 			if (!rec->addr_known)
 				rec_addrs(rec, sk);
+			/* connected UDP: its port is bound now */
+			if (rec->redirected && !rec->odst_pub && dir == NF_OUT &&
+			    rec->proto == IPPROTO_UDP) {
+				struct nf_odst_key k = {};
+
+				udp_okey(sk, rec, &k);
+				odst_publish(rec, &k);
+			}
 		}
 		return CG_PASS;
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* nf_connect4/6, nf_sendmsg4/6: fail fast, refusing new traffic to
- * exceeded reject filters; connect() also redirects (redirect.h) and
- * makes a connect event. */
+ * exceeded reject filters; redirect (redirect.h); connect() makes a
+ * connect event. */
 #include "sock.h"
 #include "match.h"
 #include "charge.h"
@@ -23,14 +23,24 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
 		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
 	/* a new connect() (after a failed one) is judged by its own address */
 	if (rec && ev_type == NF_EV_CONNECT)
-		rec->redirected = 0;
+		rec->redirected = rec->odst_pub = 0;
 	rport = user_addr(ctx, v6, (__u8 *)raddr);
+	/* judged by where it asks to go, not where an earlier datagram went */
+	if (rec && !ev_type)
+		rec->redirected = 0;
 	match_refs(rec, v6, raddr, refs);
 	refused = blocked(refs);
-	if (!refused && ev_type == NF_EV_CONNECT)
+	if (!refused)
 		rd = redirect(ctx, v6, rec, refs, raddr, rport, &rd_id, to, &to_port);
 	if (rd == RD_REFUSE)
 		refused = rd_id;
+	/* unconnected UDP: the local port is bound by now */
+	if (rd == RD_DONE && !ev_type && ctx->sk) {
+		struct nf_odst_key k = {};
+
+		udp_okey(ctx->sk, rec, &k);
+		odst_publish(rec, &k);
+	}
 	if (ev_type && subscribed() && (ev = ev_new(ev_type, rec))) {
 		ev->cookie = bpf_get_socket_cookie(ctx);
 		ev->family = v6 ? AF_INET6 : AF_INET;

@@ -104,6 +104,13 @@ static __always_inline void ev_close(struct nf_event *ev, struct nf_sock *rec)
 		if (refs[i].id && n < NF_REFS)
 			ev->close.filters[n++] = refs[i].id;
 	ev->close.n_filters = n;
+	if (rec->redirected) {
+		__builtin_memcpy(ev->close.to, ev->raddr, 16);
+		ev->close.to_port = ev->rport;
+		__builtin_memcpy(ev->raddr, rec->orig, 16);
+		ev->rport = rec->orig_port;
+		ev->close.redirect = rec->rd_filter;
+	}
 	rec->closed = 1;
 }
 
@@ -128,27 +135,6 @@ static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops 
 	ev->close.payload[1] = out;
 }
 
-/* A redirected connection's key in nf_odst: its local address and port,
- * which the target sees as the peer's. */
-static __always_inline void odst_key(struct bpf_sock_ops *ops, struct nf_odst_key *k)
-{
-	READ_MAPPED(ops->family == AF_INET6, ops->local_ip6, ops->local_ip4, k->addr);
-	k->port = (__u16)ops->local_port;
-}
-
-/* Publish where a redirected connection was going, now that its local
- * port is known; and ask for the state callback that removes it. */
-static __always_inline void odst_publish(struct bpf_sock_ops *ops, struct nf_sock *rec)
-{
-	struct nf_odst_key k = {};
-	struct nf_odst_val v = {};
-
-	odst_key(ops, &k);
-	to_mapped(rec->family == AF_INET6, (__u32 *)rec->orig, (__u32 *)v.addr);
-	v.port = rec->orig_port;
-	bpf_map_update_elem(&nf_odst, &k, &v, BPF_ANY);
-	bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
-}
 
 /* TCP's life cycle: listen, the handshake's end (connect done, or an
  * accepted connection) and, for connections, the final close, where the
@@ -167,8 +153,14 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		return 1;
 	switch (ops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		if (rec->redirected)
-			odst_publish(ops, rec);
+		if (rec->redirected) {
+			struct nf_odst_key k = {};
+
+			READ_MAPPED(ops->family == AF_INET6, ops->local_ip6, ops->local_ip4,
+				    k.addr);
+			k.port = (__u16)ops->local_port;
+			odst_publish(rec, &k);
+		}
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
@@ -201,12 +193,6 @@ int nf_sockops(struct bpf_sock_ops *ops)
 	case BPF_SOCK_OPS_STATE_CB:
 		state = ops->args[1];
 		barrier_var(state);
-		if (state == TCP_CLOSE && rec->redirected) {
-			struct nf_odst_key k = {};
-
-			odst_key(ops, &k);
-			bpf_map_delete_elem(&nf_odst, &k);
-		}
 		if (state != TCP_CLOSE || rec->closed)
 			break;
 		if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {

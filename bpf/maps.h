@@ -130,6 +130,15 @@ NF_MAP struct {
 	__type(value, struct nf_odst_val);
 } nf_odst SEC(".maps");
 
+/* The relay's listening sockets (enum nf_relay_slot): the kernel takes
+ * one out when it closes, so a dead relay is seen at the next connect(). */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, NF_RELAY_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} nf_relay SEC(".maps");
+
 /* Events are built here, not on the stack (512 bytes, already busy). */
 struct nf_scratch {
 	__u32 busy;

@@ -38,6 +38,13 @@
 #define NF_ODST_MAX      65536	/* redirected connections whose origin is kept */
 /* SO_MARK of netfil's relay's own sockets: never redirected (no loops) */
 #define NF_RELAY_MARK    0x6e660001
+#define NF_URL_LEN       256	/* a proxy URL, kept in nf_meta */
+/* nf_relay, the SOCKMAP of the relay's listening sockets: while one is
+ * there, the relay lives (the kernel drops it when it closes). */
+/* nf_filter_cfg.rd_proxy: the same values as enum netfil_proxy_kind */
+enum nf_proxy { NF_PROXY_NONE = 0, NF_PROXY_SOCKS5, NF_PROXY_HTTP };
+enum nf_relay_slot { NF_RELAY_TCP4 = 0, NF_RELAY_UDP4, NF_RELAY_TCP6, NF_RELAY_UDP6,
+		     NF_RELAY_SLOTS };
 
 enum nf_dir { NF_IN = 0, NF_OUT = 1 };
 enum nf_limit { NF_LIM_IN = 0, NF_LIM_OUT = 1, NF_LIM_IO = 2, NF_LIM_MAX };
@@ -98,13 +105,18 @@ struct nf_filter_cfg {
 	__u32 epoch;		/* bumped when limits change; starts at 1 */
 	__u32 pad2;
 	__u64 limit[NF_LIM_MAX];	/* bytes, 0 = unlimited */
-	/* Socket filters: new TCP connections go to this address instead
-	 * (connect.bpf.c).  rd_family 0: no redirect; AF_INET or AF_INET6.
-	 * rd_family is written last and cleared first by user space. */
+	/* Redirect (redirect.h): new connections go to this address
+	 * instead, or through the relay to the proxy at this address.
+	 * rd_family 0: no redirect; AF_INET or AF_INET6.  rd_family is
+	 * written last and cleared first by user space. */
 	__u8 rd_family;
 	__u8 rd_fail;		/* enum nf_fail */
 	__u16 rd_port;		/* host order */
-	__u32 pad3;
+	__u8 rd_proxy;		/* 0: transparent; else enum netfil_proxy_kind */
+	__u8 rd_proto;		/* ip filters: 0 any, IPPROTO_TCP, IPPROTO_UDP */
+	__u16 rd_dport_lo;	/* ip filters: destination ports, host order; */
+	__u16 rd_dport_hi;	/* 0-0: any */
+	__u16 pad3;
 	__u8 rd_addr[16];	/* IPv4 in the first 4 bytes */
 };
 
@@ -157,6 +169,7 @@ struct nf_filter_meta {
 	__u8 flags;		/* NF_META_* */
 	__u8 pad[2];
 	__s64 period_last;	/* the last boundary applied, seconds since the epoch */
+	char proxy[NF_URL_LEN];	/* a proxy redirect's URL, as given; "" none */
 };
 
 /* nf_procs: a process that has a pid filter, a tree filter, or both. */
@@ -186,6 +199,24 @@ struct nf_if_val {
 	struct nf_ref ref;
 	__u32 hlen;		/* link-layer header bytes to strip: 14 on Ethernet */
 	__u32 own_qdisc;	/* netfil created the clsact qdisc: remove it too */
+};
+
+/* nf_odst: where redirected sockets were going, for the target's
+ * getsockopt(SO_ORIGINAL_DST) and for the relay.  Keyed by the client's
+ * local address, port and protocol (what the target sees as the peer);
+ * IPv4 as v4-mapped. */
+struct nf_odst_key {
+	__u8 addr[16];
+	__u16 port;		/* host order */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad;
+};
+
+struct nf_odst_val {
+	__u8 addr[16];		/* IPv4 as v4-mapped */
+	__u16 port;		/* host order */
+	__u16 pad;
+	__u32 filter;		/* the redirecting filter: the relay reads its proxy */
 };
 
 /* nf_socks: the per-socket record (bpf_sk_storage), set once at creation. */
@@ -222,8 +253,8 @@ struct nf_sock {
 	__u8 closed;		/* its close event is out */
 	__u8 addr_known;	/* the addresses below are set */
 	__u8 active;		/* TCP: we connected (not accepted) */
-	__u8 redirected;	/* connect() was redirected: orig below */
-	__u8 pad2;
+	__u8 redirected;	/* connect() or sendmsg() was redirected: orig below */
+	__u8 odst_pub;		/* its nf_odst entry is published */
 	/* Addresses for the close event, from the socket's first packet:
 	 * close() hooks cannot read them any more. */
 	__u8 laddr[16];
@@ -235,23 +266,9 @@ struct nf_sock {
 	 * in the socket's family (AF_INET6: maybe v4-mapped). */
 	__u8 orig[16];
 	__u16 orig_port;	/* host order */
-	__u16 pad4;
-	__u32 pad5;
-};
-
-/* nf_odst: where redirected connections were going, for the target's
- * getsockopt(SO_ORIGINAL_DST).  Keyed by the client's local address and
- * port (what the accepting side sees as the peer); IPv4 as v4-mapped. */
-struct nf_odst_key {
-	__u8 addr[16];
-	__u16 port;		/* host order */
-	__u16 pad;
-};
-
-struct nf_odst_val {
-	__u8 addr[16];		/* IPv4 as v4-mapped */
-	__u16 port;		/* host order */
-	__u16 pad;
+	__u16 to_port;		/* where it went (socket's family), host order */
+	__u32 rd_filter;	/* the redirecting filter */
+	__u8 to[16];
 };
 
 /* Events, one struct for all kinds; the union's member is named by type.
@@ -295,6 +312,11 @@ struct nf_event {
 			__u64 setup_ns;
 			__u32 n_filters;
 			__u32 filters[NF_SOCK_MATCH + 1];
+			/* as connect: raddr/rport the original destination */
+			__u32 redirect;
+			__u16 to_port;
+			__u16 pad;
+			__u8 to[16];
 		} close;
 		struct {
 			__u32 filter;
@@ -344,6 +366,11 @@ struct nf_globals {
 	 * keys hit no set bit, most sockets, skips the lookups and their
 	 * cache misses.  Rebuilt from the map after changes that unlink. */
 	__u64 owner_bits[NF_OWNER_BITS / 64];
+	/* The relay's listening addresses ([0] IPv4, [1] IPv6; port 0:
+	 * none), set when it registers; valid while nf_relay holds it. */
+	__u8 relay_addr[2][16];
+	__u16 relay_port[2];
+	__u32 pad6;
 };
 
 #define NF_MK_PID	(1u << 0)

@@ -2,8 +2,9 @@
 /*
  * What keeps a redirect transparent (connect.bpf.c does the rewrite):
  * nf_getpeername4/6 show the application the destination it asked for,
- * nf_getsockopt answers SO_ORIGINAL_DST at the target, as iptables
- * REDIRECT would, so that transparent proxies work unchanged.
+ * nf_recvmsg4/6 make UDP replies come from it, and nf_getsockopt answers
+ * SO_ORIGINAL_DST at the target, as iptables REDIRECT would, so that
+ * transparent proxies work unchanged.
  */
 #include "sock.h"
 #include "redirect.h"
@@ -26,6 +27,46 @@ static __always_inline int peer(struct bpf_sock_addr *ctx, bool v6)
 	}
 	ctx->user_port = bpf_htons(rec->orig_port);
 	return 1;
+}
+
+/* A UDP reply from where the socket's datagrams were sent instead. */
+static __always_inline int from(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct nf_sock *rec = NULL;
+	__u32 *o, *t;
+
+	if (ctx->sk)
+		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	if (!rec || !rec->redirected || rec->proto != IPPROTO_UDP ||
+	    bpf_ntohs((__u16)ctx->user_port) != rec->to_port)
+		return 1;
+	o = (__u32 *)rec->orig;
+	t = (__u32 *)rec->to;
+	if (v6) {
+		if (ctx->user_ip6[0] != t[0] || ctx->user_ip6[1] != t[1] ||
+		    ctx->user_ip6[2] != t[2] || ctx->user_ip6[3] != t[3])
+			return 1;
+		ctx->user_ip6[0] = o[0]; ctx->user_ip6[1] = o[1];
+		ctx->user_ip6[2] = o[2]; ctx->user_ip6[3] = o[3];
+	} else {
+		if (ctx->user_ip4 != t[0])
+			return 1;
+		ctx->user_ip4 = o[0];
+	}
+	ctx->user_port = bpf_htons(rec->orig_port);
+	return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int nf_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return from(ctx, false);
+}
+
+SEC("cgroup/recvmsg6")
+int nf_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return from(ctx, true);
 }
 
 SEC("cgroup/getpeername4")
@@ -57,6 +98,7 @@ int nf_getsockopt(struct bpf_sockopt *ctx)
 		return 1;
 	READ_MAPPED(sk->family == AF_INET6, sk->dst_ip6, sk->dst_ip4, k.addr);
 	k.port = bpf_ntohs((__u16)sk->dst_port);
+	k.proto = IPPROTO_TCP;
 	v = bpf_map_lookup_elem(&nf_odst, &k);
 	if (!v)
 		return 1;

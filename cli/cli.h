@@ -69,11 +69,16 @@ int parse_pid(const char *s, int *pid);
 /* The library's parsers, with the error printed: the number of
  * arguments used, or -1. */
 int parse_filter_opts(int argc, char **argv, struct netfil_filter *f, unsigned int flags);
+/* relay.c: open the relay (errors said), and serve it until pid ends
+ * (*status: its wait status) or, pid 0, until SIGINT or SIGTERM. */
+int relay_start(struct netfil *nf, const char *listen, struct netfil_relay **r);
+int relay_serve(struct netfil_relay *r, pid_t pid, int *status);
 int parse_match(int argc, char **argv, struct netfil_match *m);
 
 int do_filter(int argc, char **argv);
 int do_sysctl(int argc, char **argv);
 int do_run(int argc, char **argv);
+int do_relay(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_save(int argc, char **argv);
 int do_roll(int argc, char **argv);

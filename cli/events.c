@@ -158,6 +158,10 @@ static json_t *event_json(const struct netfil_event *ev)
 		json_object_set_new(o, "created_ns", json_integer((json_int_t)ev->close.created_ns));
 		json_object_set_new(o, "setup_ns", json_integer((json_int_t)ev->close.setup_ns));
 		json_object_set_new(o, "duration_ns", json_integer((json_int_t)ev->close.duration_ns));
+		if (ev->close.redirect) {
+			json_object_set_new(o, "redirect", json_integer(ev->close.redirect));
+			set_addr(o, "to", "to_port", ev->family, ev->close.to, ev->close.to_port);
+		}
 		arr = json_array();
 		for (i = 0; i < ev->close.n_filters; i++)
 			json_array_append_new(arr, json_integer(ev->close.filters[i]));
@@ -230,6 +234,10 @@ static void event_print(const struct netfil_event *ev)
 		printf(" duration %.6fs", (double)ev->close.duration_ns / 1e9);
 		for (i = 0; i < ev->close.n_filters; i++)
 			printf("%s%u", i ? "," : " filters ", ev->close.filters[i]);
+		if (ev->close.redirect) {
+			addr_str(ev->family, ev->close.to, ev->close.to_port, a, sizeof(a));
+			printf(" redirect to %s by filter %u", a, ev->close.redirect);
+		}
 		break;
 	case NETFIL_EV_EXCEEDED:
 		printf(" filter %u %s %s %s admitted %s", ev->exceeded.filter,

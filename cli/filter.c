@@ -70,9 +70,9 @@ void filter_print(const struct netfil_filter *f)
 	printf(f->match.allow_missing ? " --allow-missing\n" : "\n");
 	owner_print(&f->match);
 	if (f->redirect.family) {
-		char r[128];
+		char r[NETFIL_URL_LEN + 96];
 
-		netfil_format_redirect(&f->redirect, r, sizeof(r));
+		netfil_format_redirect(&f->redirect, false, r, sizeof(r));
 		printf("    %s\n", r);
 	}
 	if (f->period.every != NETFIL_PERIOD_NONE) {
@@ -163,6 +163,10 @@ static int filter_add(int argc, char **argv)
 		return fail("%s", e.msg);
 	if (open_netfil_loading(&nf))
 		return -1;
+	if (netfil_redirect_check(nf, &f.redirect, &e)) {
+		netfil_close(nf);
+		return fail("%s", e.msg);
+	}
 	err = netfil_filter_add(nf, &f, &id);
 	if (err) {
 		netfil_close(nf);
@@ -262,6 +266,8 @@ static int set_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 		return fail("%s", e.msg);
 	if (r != argc)
 		return fail("unexpected argument '%s'", argv[r]);
+	if (netfil_redirect_check(nf, &f->redirect, &e))
+		return fail("%s", e.msg);
 	/* only what was named, merged under the lock with what is there now */
 	err = netfil_filter_change(nf, f, what);
 	if (err)

@@ -365,6 +365,8 @@ static int do_status(int argc, char **argv)
 	       st.n_filters[NETFIL_IP], st.n_filters[NETFIL_IFACE]);
 	printf("events: %u subscriber(s), %llu lost\n", st.subscribers,
 	       (unsigned long long)st.events_lost);
+	printf("relay: %s%s\n", st.relay ? "listening on " : "none",
+	       st.relay ? st.relay_addr : "");
 	if (st.match_overflow)
 		printf("sockets matched by more than 8 socket filters: %llu\n",
 		       (unsigned long long)st.match_overflow);
@@ -426,7 +428,7 @@ static int do_batch(int argc, char **argv)
 		if (!n)
 			continue;
 		fail_context = ctx;
-		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") ||
+		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") || !strcmp(args[0], "relay") ||
 		    !strcmp(args[0], "events"))
 			err = fail("'%s' is not allowed in a batch", args[0]);
 		else
@@ -454,12 +456,14 @@ static const struct {
 	{ "filter", "netfil filter add socket MATCH [LIMITS] [action ACTION] [PERIOD] [on | off]" },
 	{ "filter", "        [REDIRECT] [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
 	{ "filter", "netfil filter add ip PREFIX [LIMITS] [action ACTION] [PERIOD] [on | off]" },
+	{ "filter", "        [[port N[-M]] [proto { tcp | udp }] REDIRECT]" },
 	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [on | off] [--allow-missing]" },
 	{ "filter", "netfil filter { list | show ID | reset ID | del ID }" },
 	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" },
 	{ "filter", "        (aliases: ls = list, delete = rm = del)" },
 	{ "sysctl", "netfil sysctl { -a | KEY | GROUP | KEY=VALUE } ..." },
-	{ "run", "netfil run [LIMITS] [action ACTION] -- CMD [ARG...]" },
+	{ "run", "netfil run [proxy URL] [LIMITS] [action ACTION] -- CMD [ARG...]" },
+	{ "relay", "netfil relay [--listen ADDR:PORT]   (carry proxy filters' connections; foreground)" },
 	{ "events", "netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]" },
 	{ "save", "netfil save [counters]" },
 	{ "restore", "netfil restore { FILE | - }" },
@@ -476,8 +480,9 @@ static const struct {
 	{ " filter ", "MATCH := { pid PID | tree PID | exe PATH | user { USER | UID } |\n"
 		      "                 cgroup PATH | unit NAME }" },
 	{ " filter run ", "ACTION := { reject | drop }   (not for interface filters)" },
-	{ " filter ", "REDIRECT := redirect to ADDR:PORT [fail { open | closed }]   (socket filters,\n"
-		      "                 TCP; ADDR:PORT is 1.2.3.4:1080 or [::1]:1080)" },
+	{ " filter ", "REDIRECT := { redirect to ADDR:PORT | proxy URL } [fail { open | closed }]\n"
+		      "                 (TCP and UDP; ADDR:PORT is 1.2.3.4:1080 or [::1]:1080)" },
+	{ " filter run ", "URL := { socks5://[USER:PASS@]HOST:PORT | http://HOST:PORT }   (http: TCP only)" },
 	{ " filter ", "PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
 		      "                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }" },
 	{ " filter ", "DAY := { sun | mon | tue | wed | thu | fri | sat }   (or the whole name)" },
@@ -491,8 +496,8 @@ static const struct {
 	{ " events ", "TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }" },
 	{ " roll ", "TIME := { SECONDS | YYYY-MM-DDTHH:MM:SS }   (local time, not ahead of the clock)" },
 	{ " batch restore ", "FILE := a path (a file named help: ./help), or - for stdin" },
-	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | events | save |\n"
-		    "                 restore | roll | sync | batch | reaper | help }" },
+	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | relay | events |\n"
+		    "                 save | restore | roll | sync | batch | reaper | help }" },
 	{ " help ", "OPTIONS := { -j | --json } | { -p | --pretty } | { -h | --human } |\n"
 		    "                 --pin-dir DIR | --cgroup PATH | { -d | --debug } |\n"
 		    "                 { -V | --version } | --help" },
@@ -545,6 +550,7 @@ static const struct cmd cmds[] = {
 	{ "filter", do_filter },
 	{ "sysctl", do_sysctl },
 	{ "run", do_run },
+	{ "relay", do_relay },
 	{ "events", do_events },
 	{ "save", do_save },
 	{ "roll", do_roll },

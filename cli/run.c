@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * netfil run [LIMITS] [action A] -- CMD [ARG...]
+ * netfil run [proxy URL] [LIMITS] [action A] -- CMD [ARG...]
  *
  * The child waits on a pipe until its tree filter exists, so that not one
- * socket of CMD escapes the limit; then it execs CMD.  When CMD ends the
- * filter's counters are summarised on stderr, the filter is deleted and
- * netfil exits with CMD's status.
+ * socket of CMD escapes the limit; then it execs CMD.  With a proxy, every
+ * connection of CMD's tree goes through it: by the relay that runs (as
+ * netfild's), or by one that netfil runs here for CMD's lifetime.  When
+ * CMD ends the filter's counters are summarised on stderr, the filter is
+ * deleted and netfil exits with CMD's status.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,28 +58,45 @@ int do_run(int argc, char **argv)
 {
 	struct netfil_filter f = { .on = true, .action = NETFIL_REJECT };
 	struct sigaction sa = { .sa_handler = forward };
+	struct netfil_relay *relay = NULL;
 	struct netfil *nf;
-	int n, fds[2], status = 0, err, rc;
+	int n, fds[2], status = 0, err, rc, p = 0;
 	uint32_t id = 0;
 	char go = 1;
 	pid_t pid;
 
 	json_out = stderr;	/* stdout is CMD's: errors and the summary go here */
-	n = parse_filter_opts(argc, argv, &f, 0);
+	if (argc && !strcmp(argv[0], "proxy")) {
+		/* "proxy URL" and nothing else of a filter's state */
+		if (argc < 2 || !strcmp(argv[1], "--"))
+			return fail("missing URL after 'proxy'");
+		if (parse_filter_opts(2, argv, &f, NETFIL_OPT_STATE) < 0)
+			return -1;
+		p = 2;
+	}
+	n = parse_filter_opts(argc - p, argv + p, &f, 0);
 	if (n < 0)
 		return -1;
+	n += p;
 	if (n >= argc || strcmp(argv[n], "--"))
 		return fail("missing '--' before the command");
 	if (n + 1 >= argc)
 		return fail("missing command after '--'");
 	if (open_netfil_loading(&nf))
 		return -1;
+	/* a relay that runs already serves every proxy filter */
+	if (f.redirect.proxy.kind && !netfil_relay_live(nf) && relay_start(nf, NULL, &relay)) {
+		netfil_close(nf);
+		return -1;
+	}
 	if (pipe2(fds, O_CLOEXEC)) {
+		netfil_relay_close(relay);
 		netfil_close(nf);
 		return fail_errno(errno, "pipe");
 	}
 	pid = fork();
 	if (pid < 0) {
+		netfil_relay_close(relay);
 		netfil_close(nf);
 		return fail_errno(errno, "fork");
 	}
@@ -103,8 +122,17 @@ int do_run(int argc, char **argv)
 	if (!err && write(fds[1], &go, 1) != 1)
 		err = -errno;
 	close(fds[1]);	/* on error the child reads EOF and exits 127 */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (relay && !err)
+		err = relay_serve(relay, pid, &status) ? -EIO : 0;
+	else
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	netfil_relay_close(relay);
+	if (err == -EIO) {
+		netfil_filter_del(nf, id);
+		netfil_close(nf);
+		return -1;
+	}
 	if (err) {
 		netfil_close(nf);
 		return fail_errno(err, "setting the filter");

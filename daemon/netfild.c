@@ -25,8 +25,8 @@
  *   3. else the configuration file, in "netfil restore" format.
  *
  * One thread, one poll loop: signals (signalfd), link notifications,
- * the HTTP server, exe filters' directories (inotify) and a one-second
- * timer.
+ * the HTTP server, exe filters' directories (inotify), the relay (while
+ * proxy filters exist) and a one-second timer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -382,6 +382,26 @@ static void follow_owners(struct netfil *nf, struct watch *w, struct pollfd *p)
 		logmsg(LOG_ERR, "following exe, cgroup and unit filters: %s", strerror(-n));
 }
 
+/* netfil's relay, while proxy filters exist and no other relay runs:
+ * their connections are refused (or go direct) without one. */
+static void keep_relay(struct netfil *nf, struct netfil_relay **r, struct pollfd *p)
+{
+	char addr[256];
+	int err;
+
+	if (*r || netfil_proxy_filters(nf) <= 0 || netfil_relay_live(nf))
+		return;
+	err = netfil_relay_open(nf, &(struct netfil_relay_opts){ 0 }, r);
+	if (err) {
+		if (err != -EBUSY)	/* lost a race with another relay: fine */
+			logmsg(LOG_ERR, "starting the relay: %s", strerror(-err));
+		return;
+	}
+	netfil_relay_addr(*r, addr, sizeof(addr));
+	logmsg(LOG_INFO, "relay listening on %s", addr);
+	p->fd = netfil_relay_fd(*r);
+}
+
 /* Link notifications: anything about links means "look again". */
 static struct mnl_socket *links_open(void)
 {
@@ -414,7 +434,8 @@ int main(int argc, char **argv)
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct netfil_status st;
 	struct watch w = { .fd = -1 };
-	struct pollfd p[5];
+	struct netfil_relay *relay = NULL;
+	struct pollfd p[6];
 	sigset_t sigs;
 	int64_t next_save;
 	int sfd, tfd, err, n, rc = 1;
@@ -470,11 +491,13 @@ int main(int argc, char **argv)
 	p[2] = (struct pollfd){ .fd = mnl_socket_get_fd(nl), .events = POLLIN };
 	p[3] = (struct pollfd){ .fd = m ? metrics_fd(m) : -1, .events = POLLIN };
 	p[4] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	p[5] = (struct pollfd){ .fd = -1, .events = POLLIN };
 	follow_owners(nf, &w, &p[4]);
+	keep_relay(nf, &relay, &p[5]);
 	while (running) {
 		/* libmicrohttpd's idle timeouts, and work it holds already read,
 		 * wake no fd: its timeout bounds the wait */
-		n = poll(p, 5, metrics_timeout(m));
+		n = poll(p, 6, metrics_timeout(m));
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			goto out;
@@ -499,6 +522,11 @@ int main(int argc, char **argv)
 			synced = sync_ifaces(nf);
 		if (p[4].revents && watch_changed(&w))
 			follow_owners(nf, &w, &p[4]);
+		if (p[5].revents && relay) {
+			err = netfil_relay_dispatch(relay, 0);
+			if (err < 0 && err != -EINTR && err != -EAGAIN)
+				logmsg(LOG_ERR, "relay: %s", strerror(-err));
+		}
 		if (p[1].revents) {
 			uint64_t ticks;
 
@@ -513,6 +541,9 @@ int main(int argc, char **argv)
 			}
 			roll(nf, now());
 			follow_owners(nf, &w, &p[4]);
+			keep_relay(nf, &relay, &p[5]);
+			if (relay)	/* its timeouts wake no fd */
+				netfil_relay_dispatch(relay, 0);
 			if (!synced)	/* e.g. a rename that freed a name later in the walk */
 				synced = sync_ifaces(nf);
 			if ((int64_t)time(NULL) >= next_save) {
@@ -524,6 +555,7 @@ int main(int argc, char **argv)
 	save(nf, &c);
 	rc = save_errors_total && !last_save_time ? 1 : 0;
 out:
+	netfil_relay_close(relay);
 	metrics_stop(m);
 	watch_close(&w);
 	mnl_socket_close(nl);

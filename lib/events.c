@@ -137,6 +137,9 @@ int nf_event_decode(const void *data, size_t size, int64_t wall_off,
 		ev->close.n_filters = (int)(e->close.n_filters < 9 ? e->close.n_filters : 9);
 		for (i = 0; i < ev->close.n_filters; i++)
 			ev->close.filters[i] = e->close.filters[i];
+		ev->close.redirect = e->close.redirect;
+		ev->close.to_port = e->close.to_port;
+		memcpy(ev->close.to, e->close.to, 16);
 		break;
 	case NETFIL_EV_EXCEEDED:
 		ev->exceeded.filter = e->exceeded.filter;

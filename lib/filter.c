@@ -13,6 +13,7 @@
  * killed halfway leaves the filter as it was.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,13 +457,39 @@ static bool period_valid(const struct netfil_period *p)
 	       (p->every != NETFIL_MONTHLY || p->mday >= 1);
 }
 
-/* Only socket filters redirect (for now); a target needs a port. */
-static bool redirect_valid(const struct netfil_redirect *r, __u8 kind)
+/* Socket and IP filters redirect; a target needs a port; ports and a
+ * protocol narrow an IP filter's redirect; never to the relay itself. */
+static bool redirect_valid(struct netfil *nf, const struct netfil_redirect *r, __u8 kind)
 {
+	struct netfil_err e;
+
 	if (!r->family)
-		return true;
-	return kind == NF_KIND_SOCKET && (r->family == AF_INET || r->family == AF_INET6) &&
-	       r->port && (r->fail == NETFIL_FAIL_CLOSED || r->fail == NETFIL_FAIL_OPEN);
+		return !r->dport_lo && !r->dport_hi && !r->proto && !r->proxy.kind;
+	if ((kind != NF_KIND_SOCKET && kind != NF_KIND_IP) ||
+	    (r->family != AF_INET && r->family != AF_INET6) || !r->port ||
+	    (r->fail != NETFIL_FAIL_CLOSED && r->fail != NETFIL_FAIL_OPEN) ||
+	    (unsigned int)r->proxy.kind > NETFIL_PROXY_HTTP || r->dport_lo > r->dport_hi ||
+	    (r->proto && r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP) ||
+	    (kind != NF_KIND_IP && (r->dport_hi || r->proto)))
+		return false;
+	return !netfil_redirect_check(nf, r, &e);
+}
+
+/* A redirect into cfg, all but rd_family (the switch, set last), and
+ * its URL into meta. */
+static void redirect_cfg(const struct netfil_redirect *r, struct nf_filter_cfg *cfg,
+			 struct nf_filter_meta *meta)
+{
+	cfg->rd_fail = (__u8)r->fail;
+	cfg->rd_port = r->port;
+	cfg->rd_proxy = (__u8)r->proxy.kind;
+	cfg->rd_proto = (__u8)r->proto;
+	cfg->rd_dport_lo = r->dport_lo;
+	cfg->rd_dport_hi = r->dport_hi;
+	memcpy(cfg->rd_addr, r->addr, sizeof(cfg->rd_addr));
+	memset(meta->proxy, 0, sizeof(meta->proxy));
+	if (r->family && r->proxy.kind)
+		netfil_proxy_format(&r->proxy, true, meta->proxy, sizeof(meta->proxy));
 }
 
 static int count_kind(struct netfil *nf, const struct nf_filter_meta *meta)
@@ -504,7 +531,7 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	err = build_meta(nf, &f->match, false, &meta);
 	if (err)
 		return err;
-	if (!period_valid(&f->period) || !redirect_valid(&f->redirect, meta.kind))
+	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, meta.kind))
 		return -EINVAL;
 	nf_period_meta(&f->period, time(NULL), &meta);
 	dup = find_dup(nf, &meta, 0);
@@ -536,10 +563,8 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	cfg.epoch = 1;
 	for (i = 0; i < NF_LIM_MAX; i++)
 		cfg.limit[i] = f->limit[i];
+	redirect_cfg(&f->redirect, &cfg, &meta);
 	cfg.rd_family = (__u8)f->redirect.family;
-	cfg.rd_fail = (__u8)f->redirect.fail;
-	cfg.rd_port = f->redirect.port;
-	memcpy(cfg.rd_addr, f->redirect.addr, sizeof(cfg.rd_addr));
 	err = nf_txn_keep(nf, slot);
 	if (err)
 		return err;
@@ -619,10 +644,18 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 	for (i = 0; i < NF_LIM_MAX; i++)
 		f->limit[i] = cfg.limit[i];
 	if (cfg.rd_family) {
+		struct netfil_err e;
+
 		f->redirect.family = cfg.rd_family;
 		f->redirect.fail = (enum netfil_fail)cfg.rd_fail;
 		f->redirect.port = cfg.rd_port;
+		f->redirect.proto = cfg.rd_proto;
+		f->redirect.dport_lo = cfg.rd_dport_lo;
+		f->redirect.dport_hi = cfg.rd_dport_hi;
 		memcpy(f->redirect.addr, cfg.rd_addr, sizeof(f->redirect.addr));
+		meta.proxy[sizeof(meta.proxy) - 1] = '\0';
+		if (cfg.rd_proxy && netfil_proxy_parse(meta.proxy, &f->redirect.proxy, &e))
+			f->redirect.proxy.kind = (enum netfil_proxy_kind)cfg.rd_proxy;
 	}
 	for (i = 0; i < 2; i++) {
 		f->bytes[i] = st.bytes[i];
@@ -702,7 +735,7 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		cur.period = v->period;
 	if (what & NETFIL_SET_REDIRECT)
 		cur.redirect = v->redirect;
-	if (!period_valid(&f->period) || !redirect_valid(&f->redirect, nf->cfg[slot].kind))
+	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, nf->cfg[slot].kind))
 		return -EINVAL;
 	err = nf_txn_keep(nf, slot);	/* only now: a refused change touches nothing */
 	if (err)
@@ -724,9 +757,11 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		/* off while the target changes: a connect() never pairs the
 		 * new address with the old port */
 		__atomic_store_n(&cfg->rd_family, 0, __ATOMIC_RELEASE);
-		cfg->rd_fail = (__u8)f->redirect.fail;
-		cfg->rd_port = f->redirect.port;
-		memcpy(cfg->rd_addr, f->redirect.addr, sizeof(cfg->rd_addr));
+		if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta))
+			return -errno;
+		redirect_cfg(&f->redirect, cfg, &meta);
+		if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
+			return -errno;
 		__atomic_store_n(&cfg->rd_family, (__u8)f->redirect.family, __ATOMIC_RELEASE);
 	}
 	if (!bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {

@@ -21,6 +21,9 @@ struct netfil {
 	__u32 txn_seq;		/* the change under way (lib/txn.c), 0: none */
 	bool owner_bits_stale;	/* an nf_owners key went: rebuild at unlock */
 	int emit_fd;		/* prog/nf_emit, opened on first use */
+	int relay_fd, odst_fd;	/* nf_relay, nf_odst: opened on first use (origin.c) */
+#define NF_SLOT_HINTS 64
+	__u32 slot_hint[NF_SLOT_HINTS];	/* origin.c: a filter id's slot, maybe */
 	struct nf_filter_cfg *cfg;	/* mmap of nf_cfg */
 	struct nf_globals *g;		/* mmap of nf_globals */
 };
@@ -38,7 +41,8 @@ void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
 /* Fill e->msg and return -EINVAL: how the text parsers refuse a word. */
 int nf_bad(struct netfil_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The keywords of a redirect (names.c). */
-enum nf_rd_word { NF_RD_REDIRECT, NF_RD_TO, NF_RD_FAIL, NF_RD_NONE };
+enum nf_rd_word { NF_RD_REDIRECT, NF_RD_TO, NF_RD_FAIL, NF_RD_NONE, NF_RD_PROXY, NF_RD_PORT,
+		  NF_RD_PROTO };
 const char *nf_rd_word(enum nf_rd_word w);
 
 int nf_lock(struct netfil *nf);
@@ -129,5 +133,12 @@ bool nf_tc_attached(int ifindex);
 /* Detach the tc filters of every interface netfil attached to in the current
  * namespace. */
 int nf_tc_detach_netns(struct netfil *nf, void *arg);
+
+/* origin.c: put the relay's listening sockets (family AF_INET or
+ * AF_INET6) into nf_relay; -EBUSY if a live relay holds the slots.  They
+ * leave it by themselves when they close. */
+int nf_relay_register(struct netfil *nf, int family, int tcp_fd, int udp_fd);
+/* The registered relay's addresses, as netfil_relay_addr() writes them. */
+void nf_relay_addr_text(struct netfil *nf, char *buf, size_t len);
 
 #endif

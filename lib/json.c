@@ -130,10 +130,22 @@ json_t *netfil_filter_json(const struct netfil_filter *f)
 		    netfil_dir_name(NETFIL_IN), wall_json(f->exceeded_wall[0]),
 		    netfil_dir_name(NETFIL_OUT), wall_json(f->exceeded_wall[1])));
 	if (f->redirect.family) {
-		netfil_format_addr_port(f->redirect.family, f->redirect.addr, f->redirect.port,
-					buf, sizeof(buf));
-		json_object_set_new(o, "redirect", json_pack("{s:s,s:s}", "to", buf,
-				    "fail", netfil_fail_name(f->redirect.fail)));
+		const struct netfil_redirect *r = &f->redirect;
+		char url[NETFIL_URL_LEN];
+		json_t *rd;
+
+		/* a proxy's "to" is the proxy's address, as resolved */
+		netfil_format_addr_port(r->family, r->addr, r->port, buf, sizeof(buf));
+		rd = json_pack("{s:s,s:s}", "to", buf, "fail", netfil_fail_name(r->fail));
+		if (r->proxy.kind) {
+			netfil_proxy_format(&r->proxy, false, url, sizeof(url));
+			json_object_set_new(rd, "proxy", json_string(url));
+		}
+		if (r->dport_hi)
+			json_object_set_new(rd, "ports", json_pack("[i,i]", r->dport_lo, r->dport_hi));
+		if (r->proto)
+			json_object_set_new(rd, "proto", json_string(netfil_proto_name(r->proto)));
+		json_object_set_new(o, "redirect", rd);
 	} else {
 		json_object_set_new(o, "redirect", json_null());
 	}
@@ -165,6 +177,9 @@ json_t *netfil_status_json(const struct netfil_status *st)
 	json_object_set_new(o, "subscribers", json_integer(st->subscribers));
 	json_object_set_new(o, "events_lost", json_integer((json_int_t)st->events_lost));
 	json_object_set_new(o, "deleted", json_integer((json_int_t)st->deleted));
+	json_object_set_new(o, "relay", json_boolean(st->relay));
+	if (st->relay)
+		json_object_set_new(o, "relay_listen", json_string(st->relay_addr));
 	return o;
 }
 

@@ -29,7 +29,7 @@ static const char *const cgroup_progs[] = {
 	"nf_sock_create", "nf_cg_egress", "nf_cg_ingress", "nf_connect4",
 	"nf_connect6", "nf_sendmsg4", "nf_sendmsg6", "nf_bind4", "nf_bind6",
 	"nf_sockops", "nf_sock_release", "nf_getpeername4", "nf_getpeername6",
-	"nf_getsockopt",
+	"nf_getsockopt", "nf_recvmsg4", "nf_recvmsg6",
 };
 
 /* The cgroup v2 mount, from /proc/mounts: on hybrid systems it is not at

@@ -171,6 +171,12 @@ const char *netfil_proto_name(int proto)
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
 }
 
+int netfil_proto_parse(const char *s)
+{
+	return !strcmp(s, netfil_proto_name(IPPROTO_TCP)) ? IPPROTO_TCP :
+	       !strcmp(s, netfil_proto_name(IPPROTO_UDP)) ? IPPROTO_UDP : -EINVAL;
+}
+
 const char *netfil_verdict_name(bool refused) { return refused ? "refused" : "allowed"; }
 
 static const char *const fail_names[] = {
@@ -179,10 +185,18 @@ static const char *const fail_names[] = {
 
 const char *netfil_fail_name(enum netfil_fail fail) { return NAME(fail_names, fail); }
 
+/* URL schemes of the proxies the relay speaks to */
+static const char *const proxy_names[] = {
+	[NETFIL_PROXY_SOCKS5] = "socks5", [NETFIL_PROXY_HTTP] = "http",
+};
+
+const char *netfil_proxy_kind_name(enum netfil_proxy_kind k) { return NAME(proxy_names, k); }
+
 /* "redirect to ADDR:PORT fail open", "redirect none" */
 static const char *const rd_words[] = {
 	[NF_RD_REDIRECT] = "redirect", [NF_RD_TO] = "to", [NF_RD_FAIL] = "fail",
-	[NF_RD_NONE] = "none",
+	[NF_RD_NONE] = "none", [NF_RD_PROXY] = "proxy", [NF_RD_PORT] = "port",
+	[NF_RD_PROTO] = "proto",
 };
 
 const char *nf_rd_word(enum nf_rd_word w) { return NAME(rd_words, w); }

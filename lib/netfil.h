@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -114,11 +115,32 @@ struct netfil_period {
  * program at the target reads it with getsockopt(SOL_IP, SO_ORIGINAL_DST)
  * (SOL_IPV6, IP6T_SO_ORIGINAL_DST), as behind iptables REDIRECT. */
 enum netfil_fail { NETFIL_FAIL_CLOSED = 0, NETFIL_FAIL_OPEN = 1 };
+
+/* An upstream proxy that netfil's relay speaks to (lib/proxy.c):
+ * "socks5://[USER:PASS@]HOST:PORT" (CONNECT; UDP ASSOCIATE for UDP) or
+ * "http://HOST:PORT" (CONNECT, TCP only).  IPv6 hosts in brackets. */
+enum netfil_proxy_kind { NETFIL_PROXY_NONE = 0, NETFIL_PROXY_SOCKS5, NETFIL_PROXY_HTTP };
+#define NETFIL_URL_LEN 256	/* a proxy URL, its NUL included */
+struct netfil_proxy {
+	enum netfil_proxy_kind kind;
+	char host[256];		/* as written, without brackets */
+	uint16_t port;		/* 1-65535 */
+	char user[256];		/* SOCKS5 username/password (RFC 1929); "": none */
+	char pass[256];
+};
+
 struct netfil_redirect {
 	int family;		/* 0: none; AF_INET, AF_INET6 */
 	uint8_t addr[16];	/* IPv4: the first 4 bytes */
 	uint16_t port;		/* 1-65535 */
 	enum netfil_fail fail;	/* closed: ECONNREFUSED; open: go direct */
+	/* kind NONE: transparent, to addr:port.  Else through netfil's
+	 * relay to this proxy, whose address is addr:port (resolved when
+	 * the filter is set); the URL is kept as written. */
+	struct netfil_proxy proxy;
+	/* ip filters: only these connections (0/0: any port; 0: any proto) */
+	uint16_t dport_lo, dport_hi;
+	int proto;		/* 0, IPPROTO_TCP, IPPROTO_UDP */
 };
 
 struct netfil_filter {
@@ -192,6 +214,11 @@ struct netfil_event {
 			uint64_t duration_ns;	/* created to closed */
 			int n_filters;
 			uint32_t filters[9];	/* the filters it was counted against */
+			/* redirected: raddr/rport are the original
+			 * destination, to/to_port where it went */
+			uint32_t redirect;
+			uint8_t to[16];
+			uint16_t to_port;
 		} close;
 		struct {
 			uint32_t filter;
@@ -243,6 +270,8 @@ struct netfil_status {
 	uint64_t events_lost;	/* over every subscriber slot */
 	uint64_t deleted;	/* filters deleted on request since load */
 	uint32_t socket_gen;	/* changes with every socket filter change */
+	bool relay;		/* a relay is registered and alive */
+	char relay_addr[128];	/* where it listens: "127.0.0.1:41234 [::1]:41234" */
 };
 
 /* Load the programs, pin them and their maps, attach them to the cgroup and
@@ -357,6 +386,7 @@ const char *netfil_attach_name(uint32_t ifindex);		/* attached, waiting */
 const char *netfil_filter_op_name(enum netfil_filter_op op);	/* add, change, reset, del */
 const char *netfil_family_name(int family);			/* ipv4, ipv6 */
 const char *netfil_proto_name(int proto);			/* tcp, udp */
+int netfil_proto_parse(const char *s);				/* IPPROTO_*, -EINVAL */
 const char *netfil_verdict_name(bool refused);			/* allowed, refused */
 const char *netfil_fail_name(enum netfil_fail fail);		/* closed, open */
 int netfil_fail_parse(const char *s);
@@ -395,9 +425,11 @@ int netfil_parse_match(int argc, char **argv, struct netfil_match *m,
 		       struct netfil_err *err);
 /* [ibyte SIZE] [obyte SIZE] [iobyte SIZE] [action reject|drop] (not for
  * interfaces), and with NETFIL_OPT_STATE also [period ...] [on|off]
- * [--allow-missing] (interfaces) and, for socket filters, [redirect to
- * ADDR:PORT [fail open|closed] | redirect none]; stops at "--".  Returns
- * the words used. */
+ * [--allow-missing] (interfaces) and, for socket and IP filters,
+ * [redirect to ADDR:PORT | proxy URL] [fail open|closed], "redirect none"
+ * (or "proxy none"), and for IP filters [port N[-M]] [proto tcp|udp];
+ * stops at "--".  A proxy's host name is resolved here.  Returns the
+ * words used. */
 #define NETFIL_OPT_STATE 1u
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 			     unsigned int flags, struct netfil_err *err);
@@ -408,7 +440,7 @@ int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 #define NETFIL_SET_ACTION	(1u << 4)
 #define NETFIL_SET_PERIOD	(1u << 5)
 #define NETFIL_SET_ALLOW_MISSING	(1u << 6)	/* interface filters */
-#define NETFIL_SET_REDIRECT	(1u << 7)	/* socket filters */
+#define NETFIL_SET_REDIRECT	(1u << 7)	/* socket and IP filters */
 #define NETFIL_SET_ALL		0xffu
 int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *err);
@@ -431,8 +463,10 @@ void netfil_format_period(const struct netfil_period *p, char *buf, size_t len);
 int netfil_parse_addr_port(const char *s, int *family, uint8_t addr[16], uint16_t *port);
 void netfil_format_addr_port(int family, const uint8_t addr[16], uint16_t port,
 			     char *buf, size_t len);
-/* "redirect to 127.0.0.1:12345 fail closed", "redirect none" */
-void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len);
+/* "redirect to 127.0.0.1:12345 fail closed", "proxy socks5://h:1080 fail
+ * open", with "port 80-90 proto tcp " before for an IP filter; "redirect
+ * none".  secret false writes a proxy's password as "***". */
+void netfil_format_redirect(const struct netfil_redirect *r, bool secret, char *buf, size_t len);
 
 /* JSON (lib/json.c): the one shape of a filter and of the status, for
  * every front end.  The caller owns the returned reference. */
@@ -517,6 +551,93 @@ int netfil_sysctl_value(const struct netfil_filter *f, enum netfil_sysctl_key ke
  * another filter has that match). */
 int netfil_sysctl_apply(struct netfil *nf, const struct netfil_sysctl_arg *args, int n,
 			struct netfil_err *err);
+
+/* ---- proxies and the relay (lib/proxy.c, lib/relay.c) ------------------- */
+/* Parse a proxy URL (above): 0, or -EINVAL with err naming the bad part
+ * (scheme, host, port, user). */
+int netfil_proxy_parse(const char *url, struct netfil_proxy *p, struct netfil_err *err);
+/* Back to a URL; secret false writes the password as "***" (listings). */
+void netfil_proxy_format(const struct netfil_proxy *p, bool secret, char *buf, size_t len);
+const char *netfil_proxy_kind_name(enum netfil_proxy_kind k);	/* socks5, http */
+
+/* A connection (TCP) or a client socket (UDP) the relay serves: where
+ * it was going, and through which proxy. */
+struct netfil_origin {
+	int proto;			/* IPPROTO_TCP, IPPROTO_UDP */
+	struct sockaddr_storage client;	/* the application's socket */
+	struct sockaddr_storage orig;	/* the destination it asked for */
+	uint32_t filter;		/* the redirecting filter */
+	struct netfil_proxy proxy;	/* kind NONE: a transparent redirect */
+	struct sockaddr_storage proxy_addr;	/* resolved when the filter was set */
+};
+/* What the kernel side kept for a redirected socket whose local address
+ * (what the relay or target sees as the peer) is client: 0, or -ENOENT. */
+int netfil_origin_get(struct netfil *nf, int proto, const struct sockaddr *client,
+		      socklen_t len, struct netfil_origin *o);
+
+/*
+ * The relay: a single-threaded engine on one epoll fd that accepts the
+ * connections the kernel redirects to it, reads their origin, and
+ * carries each through its filter's proxy.  Data moves with splice()
+ * (no copy) unless a connection is switched to the chunk path, where
+ * on_data sees, and may rewrite, every chunk before it is forwarded:
+ * the hook of connection inspection.  Its own sockets carry
+ * NF_RELAY_MARK, so they are never redirected.
+ */
+struct netfil_relay;
+enum netfil_relay_path { NETFIL_RELAY_SPLICE = 0, NETFIL_RELAY_CHUNK };
+struct netfil_relay_stats {
+	uint64_t accepted, refused, active;	/* TCP connections */
+	uint64_t proxy_errors;			/* upstream unreachable or said no */
+	uint64_t bytes[2];			/* payload, enum netfil_dir (out: to the proxy) */
+	uint64_t datagrams[2];			/* UDP */
+	uint64_t udp_sessions;			/* UDP ASSOCIATE sessions open now */
+	uint64_t udp_dropped;			/* datagrams not carried: no origin, not
+						 * SOCKS5, queue full, session failed */
+};
+struct netfil_relay_opts {
+	/* "ADDR:PORT" ("[v6]:PORT"); NULL: 127.0.0.1 and ::1 on one free port */
+	const char *listen;
+	/* Where a client was going; NULL: netfil_origin_get() on nf. */
+	int (*resolve)(void *ctx, int proto, const struct sockaddr *client,
+		       socklen_t len, struct netfil_origin *o);
+	/* A new TCP connection: return its path (default SPLICE). */
+	enum netfil_relay_path (*on_open)(void *ctx, uint64_t conn,
+					  const struct netfil_origin *o);
+	/* Chunk path: buf[0..len) going dir (NETFIL_OUT: client to proxy),
+	 * cap bytes of room; return the length to forward (0: nothing now),
+	 * or -1 to close the connection. */
+	long (*on_data)(void *ctx, uint64_t conn, enum netfil_dir dir,
+			uint8_t *buf, size_t len, size_t cap);
+	void (*on_close)(void *ctx, uint64_t conn);
+	void *ctx;
+	unsigned int max_conns;		/* 0: 4096 */
+	int connect_timeout_ms;		/* to the proxy, handshake included; 0: 10000 */
+	int udp_idle_ms;		/* a UDP session's life without traffic; 0: 60000 */
+};
+/* Open the listeners (TCP and UDP, same port) and, with nf, register
+ * them with the kernel side, which redirects to them while they live
+ * and applies the filters' fail policy once they are gone.  -EADDRINUSE,
+ * -EADDRNOTAVAIL for a listen address not on this host, -EBUSY: another
+ * relay is registered. */
+int netfil_relay_open(struct netfil *nf, const struct netfil_relay_opts *o,
+		      struct netfil_relay **out);
+int netfil_relay_fd(const struct netfil_relay *r);	/* pollable: call dispatch */
+/* Every listening address, "127.0.0.1:41234 [::1]:41234". */
+void netfil_relay_addr(const struct netfil_relay *r, char *buf, size_t len);
+/* Handle what is ready, waiting up to timeout_ms (0: none). */
+int netfil_relay_dispatch(struct netfil_relay *r, int timeout_ms);
+int netfil_relay_set_path(struct netfil_relay *r, uint64_t conn, enum netfil_relay_path p);
+void netfil_relay_stats(const struct netfil_relay *r, struct netfil_relay_stats *s);
+void netfil_relay_close(struct netfil_relay *r);
+/* A relay is registered and alive (its listening socket is open). */
+bool netfil_relay_live(struct netfil *nf);
+/* How many filters send connections through a proxy (need a relay). */
+int netfil_proxy_filters(struct netfil *nf);
+/* -EINVAL, err naming it, for a redirect that would send connections to
+ * the live relay's own address (a loop); else 0. */
+int netfil_redirect_check(struct netfil *nf, const struct netfil_redirect *r,
+			  struct netfil_err *err);
 
 #ifdef __cplusplus
 }

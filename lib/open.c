@@ -104,6 +104,7 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 		return -ENOMEM;
 	nf_resolve_opts(nf, opts);
 	nf->emit_fd = -1;
+	nf->relay_fd = nf->odst_fd = -1;
 	nf->txn_fd = -1;
 #define OPEN_MAP(n) nf->n##_fd = -1;
 	NF_MAPS(OPEN_MAP)
@@ -161,6 +162,10 @@ void netfil_close(struct netfil *nf)
 		close(nf->txn_fd);
 	if (nf->emit_fd >= 0)
 		close(nf->emit_fd);
+	if (nf->relay_fd >= 0)
+		close(nf->relay_fd);
+	if (nf->odst_fd >= 0)
+		close(nf->odst_fd);
 	free(nf);
 }
 
@@ -179,6 +184,9 @@ int netfil_status(struct netfil *nf, struct netfil_status *st)
 	st->rst_passed = nf->g->rst_passed;
 	st->deleted = nf->g->deleted;
 	st->socket_gen = __atomic_load_n(&nf->g->sock_gen, __ATOMIC_RELAXED);
+	st->relay = netfil_relay_live(nf);
+	if (st->relay)
+		nf_relay_addr_text(nf, st->relay_addr, sizeof(st->relay_addr));
 	for (i = 0; i < NF_MAX_SUBS; i++) {
 		st->events_lost += nf->g->sub_lost[i];
 		st->subscribers += !!(nf->g->subs_mask & (1u << i));

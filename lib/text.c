@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,56 +262,157 @@ void netfil_format_addr_port(int family, const uint8_t addr[16], uint16_t port,
 	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-/* After "redirect": "to ADDR:PORT [fail open|closed]" or "none"; returns
- * the words used. */
-static int parse_redirect(int argc, char **argv, struct netfil_filter *f,
+/* A proxy's host, resolved now (the kernel side needs an address to
+ * keep the proxy's own connections out of the redirect). */
+static int proxy_addr(struct netfil_redirect *r, struct netfil_err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int err;
+
+	if (inet_pton(AF_INET, r->proxy.host, r->addr) == 1) {
+		r->family = AF_INET;
+	} else if (inet_pton(AF_INET6, r->proxy.host, r->addr) == 1) {
+		r->family = AF_INET6;
+	} else {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+		return nf_bad(e, "cannot resolve proxy host '%s': not while fuzzing", r->proxy.host);
+#endif
+		err = getaddrinfo(r->proxy.host, NULL, &hints, &ai);
+		if (err)
+			return nf_bad(e, "cannot resolve proxy host '%s': %s", r->proxy.host,
+				      gai_strerror(err));
+		r->family = ai->ai_family;
+		if (ai->ai_family == AF_INET)
+			memcpy(r->addr, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+		else
+			memcpy(r->addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+		freeaddrinfo(ai);
+	}
+	r->port = r->proxy.port;
+	return 0;
+}
+
+/* After "redirect" ("to ADDR:PORT" or "none") or "proxy" ("URL" or
+ * "none"), then [fail open|closed]; returns the words used.  An IP
+ * filter's ports and protocol stay (they may come first). */
+static int parse_redirect(int argc, char **argv, struct netfil_filter *f, bool proxy,
 			  struct netfil_err *e)
 {
-	struct netfil_redirect *r = &f->redirect;
-	int err, k;
+	struct netfil_redirect *r = &f->redirect, was = *r;
+	const char *kw = nf_rd_word(proxy ? NF_RD_PROXY : NF_RD_REDIRECT);
+	int err, k, n;
 
-	if (f->match.kind != NETFIL_SOCKET)
-		return nf_bad(e, "'%s' is only for socket filters", nf_rd_word(NF_RD_REDIRECT));
+	if (f->match.kind == NETFIL_IFACE)
+		return nf_bad(e, "'%s' is not for interface filters", kw);
+	if (argc < 1 && proxy)
+		return nf_bad(e, "missing URL or '%s' after '%s'", nf_rd_word(NF_RD_NONE), kw);
 	if (argc < 1)
 		return nf_bad(e, "missing '%s ADDR:PORT' or '%s' after '%s'", nf_rd_word(NF_RD_TO),
-			      nf_rd_word(NF_RD_NONE), nf_rd_word(NF_RD_REDIRECT));
+			      nf_rd_word(NF_RD_NONE), kw);
 	memset(r, 0, sizeof(*r));
 	if (!strcmp(argv[0], nf_rd_word(NF_RD_NONE)))
 		return 1;
-	if (strcmp(argv[0], nf_rd_word(NF_RD_TO)))
-		return nf_bad(e, "unknown argument '%s' after '%s' ('%s ADDR:PORT' or '%s')", argv[0],
-			      nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), nf_rd_word(NF_RD_NONE));
-	if (argc < 2)
-		return nf_bad(e, "missing ADDR:PORT after '%s'", nf_rd_word(NF_RD_TO));
-	err = netfil_parse_addr_port(argv[1], &r->family, r->addr, &r->port);
-	if (err == -ERANGE)
-		return nf_bad(e, "port out of range in '%s' (1 to 65535)", argv[1]);
-	if (err)
-		return nf_bad(e, "invalid ADDR:PORT '%s' (1.2.3.4:1080 or [::1]:1080)", argv[1]);
-	if (argc < 3 || strcmp(argv[2], nf_rd_word(NF_RD_FAIL)))
-		return 2;
-	if (argc < 4)
+	r->dport_lo = was.dport_lo;
+	r->dport_hi = was.dport_hi;
+	r->proto = was.proto;
+	if (proxy) {
+		char url[4 * NETFIL_URL_LEN];
+
+		if (netfil_proxy_parse(argv[0], &r->proxy, e))
+			return -EINVAL;
+		/* as kept in nf_meta, escapes and all */
+		netfil_proxy_format(&r->proxy, true, url, sizeof(url));
+		if (strlen(url) >= NETFIL_URL_LEN)
+			return nf_bad(e, "proxy URL '%s' is too long (%d bytes at most, escaped)",
+				      argv[0], NETFIL_URL_LEN - 1);
+		if (proxy_addr(r, e))
+			return -EINVAL;
+		n = 1;
+	} else {
+		if (strcmp(argv[0], nf_rd_word(NF_RD_TO)))
+			return nf_bad(e, "unknown argument '%s' after '%s' ('%s ADDR:PORT' or '%s')",
+				      argv[0], kw, nf_rd_word(NF_RD_TO), nf_rd_word(NF_RD_NONE));
+		if (argc < 2)
+			return nf_bad(e, "missing ADDR:PORT after '%s'", nf_rd_word(NF_RD_TO));
+		err = netfil_parse_addr_port(argv[1], &r->family, r->addr, &r->port);
+		if (err == -ERANGE)
+			return nf_bad(e, "port out of range in '%s' (1 to 65535)", argv[1]);
+		if (err)
+			return nf_bad(e, "invalid ADDR:PORT '%s' (1.2.3.4:1080 or [::1]:1080)",
+				      argv[1]);
+		n = 2;
+	}
+	if (argc < n + 1 || strcmp(argv[n], nf_rd_word(NF_RD_FAIL)))
+		return n;
+	if (argc < n + 2)
 		return nf_bad(e, "missing '%s' or '%s' after '%s'", netfil_fail_name(NETFIL_FAIL_OPEN),
 			      netfil_fail_name(NETFIL_FAIL_CLOSED), nf_rd_word(NF_RD_FAIL));
-	k = netfil_fail_parse(argv[3]);
+	k = netfil_fail_parse(argv[n + 1]);
 	if (k < 0)
-		return nf_bad(e, "unknown fail policy '%s' (%s or %s)", argv[3],
+		return nf_bad(e, "unknown fail policy '%s' (%s or %s)", argv[n + 1],
 			      netfil_fail_name(NETFIL_FAIL_OPEN), netfil_fail_name(NETFIL_FAIL_CLOSED));
 	r->fail = (enum netfil_fail)k;
-	return 4;
+	return n + 2;
 }
 
-void netfil_format_redirect(const struct netfil_redirect *r, char *buf, size_t len)
+/* An IP filter's "port N[-M]" or "proto tcp|udp" (what its redirect
+ * applies to): the words used. */
+static int parse_narrow(int argc, char **argv, struct netfil_filter *f, struct netfil_err *e)
 {
-	char to[64];
+	struct netfil_redirect *r = &f->redirect;
+	bool port = !strcmp(argv[0], nf_rd_word(NF_RD_PORT));
+	unsigned long lo, hi;
+	char *end;
+	int k;
+
+	if (f->match.kind != NETFIL_IP)
+		return nf_bad(e, "'%s' is only for ip filters", argv[0]);
+	if (argc < 2)
+		return nf_bad(e, "missing value after '%s'", argv[0]);
+	if (!port) {
+		k = netfil_proto_parse(argv[1]);
+		if (k < 0)
+			return nf_bad(e, "unknown protocol '%s' (%s or %s)", argv[1],
+				      netfil_proto_name(IPPROTO_TCP), netfil_proto_name(IPPROTO_UDP));
+		r->proto = k;
+		return 2;
+	}
+	errno = 0;
+	lo = hi = strtoul(argv[1], &end, 10);
+	if (*end == '-' && end > argv[1] && end[1] >= '0' && end[1] <= '9')
+		hi = strtoul(end + 1, &end, 10);
+	if (errno || *end || argv[1][0] < '0' || argv[1][0] > '9' || !lo || hi > 65535 || lo > hi)
+		return nf_bad(e, "invalid port or port range '%s' (1 to 65535, N or N-M)", argv[1]);
+	r->dport_lo = (uint16_t)lo;
+	r->dport_hi = (uint16_t)hi;
+	return 2;
+}
+
+void netfil_format_redirect(const struct netfil_redirect *r, bool secret, char *buf, size_t len)
+{
+	char to[NETFIL_URL_LEN], narrow[48] = "";
+	size_t n = 0;
 
 	if (!r->family) {
 		snprintf(buf, len, "%s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_NONE));
 		return;
 	}
+	if (r->dport_hi)
+		n += (size_t)snprintf(narrow, sizeof(narrow), r->dport_lo == r->dport_hi ?
+				      "%s %u " : "%s %u-%u ", nf_rd_word(NF_RD_PORT),
+				      r->dport_lo, r->dport_hi);
+	if (r->proto)
+		snprintf(narrow + n, sizeof(narrow) - n, "%s %s ", nf_rd_word(NF_RD_PROTO),
+			 netfil_proto_name(r->proto));
+	if (r->proxy.kind) {
+		netfil_proxy_format(&r->proxy, secret, to, sizeof(to));
+		snprintf(buf, len, "%s%s %s %s %s", narrow, nf_rd_word(NF_RD_PROXY), to,
+			 nf_rd_word(NF_RD_FAIL), netfil_fail_name(r->fail));
+		return;
+	}
 	netfil_format_addr_port(r->family, r->addr, r->port, to, sizeof(to));
-	snprintf(buf, len, "%s %s %s %s %s", nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), to,
-		 nf_rd_word(NF_RD_FAIL), netfil_fail_name(r->fail));
+	snprintf(buf, len, "%s%s %s %s %s %s", narrow, nf_rd_word(NF_RD_REDIRECT),
+		 nf_rd_word(NF_RD_TO), to, nf_rd_word(NF_RD_FAIL), netfil_fail_name(r->fail));
 }
 
 int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
@@ -360,22 +462,37 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], netfil_onoff_name(false))) {
 			f->on = false;
 			*what |= NETFIL_SET_ON;
-		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], nf_rd_word(NF_RD_REDIRECT))) {
-			n = parse_redirect(argc - i - 1, argv + i + 1, f, e);
+		} else if ((flags & NETFIL_OPT_STATE) &&
+			   (!strcmp(argv[i], nf_rd_word(NF_RD_REDIRECT)) ||
+			    !strcmp(argv[i], nf_rd_word(NF_RD_PROXY)))) {
+			n = parse_redirect(argc - i - 1, argv + i + 1, f,
+					   !strcmp(argv[i], nf_rd_word(NF_RD_PROXY)), e);
 			if (n < 0)
 				return -EINVAL;
 			*what |= NETFIL_SET_REDIRECT;
 			i += n;
+		} else if ((flags & NETFIL_OPT_STATE) &&
+			   (!strcmp(argv[i], nf_rd_word(NF_RD_PORT)) ||
+			    !strcmp(argv[i], nf_rd_word(NF_RD_PROTO)))) {
+			n = parse_narrow(argc - i, argv + i, f, e);
+			if (n < 0)
+				return -EINVAL;
+			*what |= NETFIL_SET_REDIRECT;
+			i += n - 1;
 		} else if ((flags & NETFIL_OPT_STATE) && may_miss &&
 			   !strcmp(argv[i], "--allow-missing")) {
 			f->match.allow_missing = true;
 			*what |= NETFIL_SET_ALLOW_MISSING;
 		} else if (!strcmp(argv[i], "--")) {
-			return i;
+			break;
 		} else {
 			return nf_bad(e, "unknown argument '%s'", argv[i]);
 		}
 	}
+	if (!f->redirect.family && (f->redirect.dport_hi || f->redirect.proto))
+		return nf_bad(e, "'%s' needs '%s %s ADDR:PORT' or '%s URL'",
+			      nf_rd_word(f->redirect.dport_hi ? NF_RD_PORT : NF_RD_PROTO),
+			      nf_rd_word(NF_RD_REDIRECT), nf_rd_word(NF_RD_TO), nf_rd_word(NF_RD_PROXY));
 	return i;
 }
 
@@ -677,8 +794,10 @@ static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flag
 	if (m->kind != NETFIL_IFACE)
 		fprintf(out, " action %s", netfil_action_name(f->action));
 	if (f->redirect.family) {
-		netfil_format_redirect(&f->redirect, buf, sizeof(buf));
-		fprintf(out, " %s", buf);
+		char rd[NETFIL_URL_LEN + 96];
+
+		netfil_format_redirect(&f->redirect, true, rd, sizeof(rd));
+		fprintf(out, " %s", rd);
 	}
 	if (m->allow_missing)
 		fprintf(out, " --allow-missing");

@@ -87,7 +87,9 @@ test_help() {
 	done
 	run_cli help
 	for o in "period" "roll" "--allow-missing" "filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" \
-		 "REDIRECT := redirect to ADDR:PORT [fail { open | closed }]" \
+		 "REDIRECT := { redirect to ADDR:PORT | proxy URL } [fail { open | closed }]" \
+		 "URL := { socks5://[USER:PASS@]HOST:PORT | http://HOST:PORT }" \
+		 "netfil run [proxy URL]" "netfil relay [--listen ADDR:PORT]" "[port N[-M]] [proto { tcp | udp }]" \
 		 "--human" "add ip PREFIX [LIMITS] [action ACTION] [PERIOD]" \
 		 "add interface IF[,IF...] [LIMITS] [PERIOD]"; do
 		check "help: the whole syntax, with '$o'" contains "$OUT" "$o"
@@ -380,14 +382,20 @@ test_completion() {
 	check "completion: after period, on an interface filter" eq "$(comp netfil filter add interface lo period '')" \
 		"hourly daily weekly monthly none"
 	check "completion: weekly: days, at, the rest" eq "$(comp netfil filter add ip 10.0.0.1 period weekly '')" \
-		"mon tue wed thu fri sat sun at ibyte obyte iobyte action on off"
+		"mon tue wed thu fri sat sun at ibyte obyte iobyte action on off port proto redirect proxy"
 	check "completion: monthly: day, at" eq "$(comp netfil filter add ip 10.0.0.1 period monthly '')" \
-		"day at ibyte obyte iobyte action on off"
+		"day at ibyte obyte iobyte action on off port proto redirect proxy"
 	check "completion: a day of the month is a number" eq "$(comp netfil filter add ip 10.0.0.1 period monthly day '')" ""
 	check "completion: after 'at' a time" eq "$(comp netfil filter set 3 period daily at '')" ""
 	check "completion: after the period, the rest" eq "$(comp netfil filter add ip fd00::1 period daily at 08:00 '')" \
-		"ibyte obyte iobyte action on off"
-	check "completion: filter set options" eq "$(comp netfil filter set 3 '')" "ibyte obyte iobyte action period on off"
+		"ibyte obyte iobyte action on off port proto redirect proxy"
+	check "completion: filter set options" eq "$(comp netfil filter set 3 '')" \
+		"ibyte obyte iobyte action period on off redirect proxy"
+	check "completion: proto" eq "$(comp netfil filter add ip 10.0.0.1 proto '')" "tcp udp"
+	check "completion: port once" lacks_word "$(comp netfil filter add ip 10.0.0.1 port 80 '')" port
+	check "completion: run proxy" eq "$(comp netfil run '')" "ibyte obyte iobyte action -- proxy help"
+	check "completion: relay" eq "$(comp netfil relay '')" "--listen help"
+	check "completion: redirect to or none" eq "$(comp netfil filter set 3 redirect '')" "to none"
 	check "completion: --allow-missing" contains "$(comp netfil filter add interface lo '')" "--allow-missing"
 	check "completion: roll" eq "$(comp netfil ro)" "roll"
 	check "completion: sync" eq "$(comp netfil syn)" "sync"

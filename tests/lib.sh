@@ -174,6 +174,31 @@ setup_net() {
 	ip -n $NS_C link set vca up
 }
 
+# dante_conf FILE INTERNAL PORT EXTERNAL: a danted configuration in FILE
+# (its log beside it, FILE.log): SOCKS5 with no authentication (dante's
+# own would need a system user), CONNECT and UDP ASSOCIATE, listening on
+# INTERNAL:PORT and going out through interface EXTERNAL.
+dante_conf() {
+	cat > "$1" <<-EOF
+	logoutput: $1.log
+	internal: $2 port = $3
+	external: $4
+	clientmethod: none
+	socksmethod: none
+	user.privileged: root
+	user.unprivileged: nobody
+	client pass {
+		from: 0/0 to: 0/0
+	}
+	socks pass {
+		from: 0/0 to: 0/0
+		command: connect udpassociate udpreply
+		protocol: tcp udp
+		log: connect disconnect error iooperation
+	}
+	EOF
+}
+
 # Everything this run created goes, in an order that cannot fail halfway:
 # processes first (they pin the cgroup), then netfil, then the rest.
 cleanup() {

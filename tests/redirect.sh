@@ -211,6 +211,52 @@ test_no_loop() {
 		"ok 10.77.0.1 12347 10.77.0.1"
 }
 
+# --- UDP to a transparent target: replies seem to come from the original server ----
+UECHO='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close()
+while True:
+    d, peer = s.recvfrom(2048)
+    s.sendto(b"local " + d, peer)'
+UCLIENT='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+if sys.argv[3] == "connected":
+    s.connect((sys.argv[1], int(sys.argv[2]))); s.send(b"hi"); d = s.recv(100); src = s.getpeername()
+else:
+    s.sendto(b"hi", (sys.argv[1], int(sys.argv[2]))); d, src = s.recvfrom(100)
+print(src[0], src[1], d.decode())'
+test_udp_target() {
+	local ue m
+	rm -f "$TMP"/ue.ready
+	$A python3 -c "$UECHO" 12350 "$TMP"/ue.ready &
+	ue=$!
+	wait_file "$TMP"/ue.ready
+	for m in unconnected connected; do
+		tree_run redirect to 127.0.0.1:12350 -- python3 -c "'$UCLIENT'" 10.77.0.2 5353 $m
+		check "udp $m to a local target: the reply seems to come from the original server" \
+			eq "$(cat "$TMP"/tree.out)" "10.77.0.2 5353 local hi"
+	done
+	kill $ue
+	wait $ue 2>/dev/null
+}
+
+# --- an IP filter that names loopback redirects it; ports narrow it ---------------
+test_ip_loopback() {
+	local before ipf
+	before=$(nlines "$TMP"/redsocks.log "127.0.0.2:$HTTP")
+	ipf=$(nf filter add ip 127.0.0.2 port $HTTP proto tcp redirect to 127.0.0.1:$RS_PORT)
+	$A python3 -c "$PYCONNECT" 127.0.0.2 $HTTP > "$TMP"/lo.out
+	check "ip filter naming loopback: redirected, getpeername the original" eq \
+		"$(cat "$TMP"/lo.out)" "ok 127.0.0.2 $HTTP 127.0.0.1"
+	check "ip filter naming loopback: redsocks read the original destination" \
+		eventually lt "$before" "$(nlines "$TMP"/redsocks.log "127.0.0.2:$HTTP")"
+	$A python3 -c "$PYCONNECT" 127.0.0.2 $MS_PORT > "$TMP"/lo.out
+	check "ip filter, another port: not redirected" eq "$(cat "$TMP"/lo.out)" ECONNREFUSED
+	nf filter del $ipf
+}
+
 # --- (f) limits count against the original destination -----------------------------
 test_limits() {
 	local ipf j
@@ -295,10 +341,9 @@ test_bad_input() {
 	bad "'via'" filter add socket tree $SLEEPER redirect via 1.2.3.4:80
 	bad "'maybe'" filter add socket tree $SLEEPER redirect to 1.2.3.4:80 fail maybe
 	bad "'fail'" filter add socket tree $SLEEPER redirect to 1.2.3.4:80 fail
-	bad "'redirect'" filter add ip 10.1.2.3 redirect to 1.2.3.4:80
 	bad "'redirect'" filter add interface lo redirect to 1.2.3.4:80
-	bad "'redirect'" filter set $ipid redirect to 1.2.3.4:80
-	bad "'redirect'" filter set $ipid redirect none
+	bad "'port'" filter set $ipid port 80
+	bad "'port'" filter set $sid port 80 redirect to 1.2.3.4:80
 	bad "'1.2.3.4:0'" filter set $sid redirect to 1.2.3.4:0
 	nf restore /dev/null
 	kill $SLEEPER
@@ -319,7 +364,7 @@ main() {
 		"$(bpftool cgroup show "$NETFIL_CGROUP" | grep -cE 'nf_getpeername4|nf_getpeername6|nf_getsockopt')" 3
 	start_servers || { log "cannot start the servers"; exit 1; }
 	for t in ${TESTS:-test_redsocks_v4 test_tproxy_v6 test_getpeername test_events test_unrelated \
-		test_fail_policy test_remote_target test_no_loop test_limits test_text test_bad_input test_unload}; do
+		test_fail_policy test_remote_target test_no_loop test_udp_target test_ip_loopback test_limits test_text test_bad_input test_unload}; do
 		log "== $t"
 		$t
 	done

@@ -64,6 +64,9 @@ part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
 part "owners: exe, user, cgroup, unit filters" env NETFIL="$PWD/build/netfil" \
 	NETFILD="$PWD/build/netfild" tests/owners.sh
 part "redirect: redsocks, microsocks, curl" env NETFIL="$PWD/build/netfil" tests/redirect.sh
+part "relay engine: microsocks, dante, tinyproxy (release and ASan+UBSan)" tests/relay_engine.sh
+part "proxy: the relay with microsocks, dante, tinyproxy, curl, busybox" env NETFIL="$PWD/build/netfil" \
+	NETFILD="$PWD/build/netfild" tests/proxy.sh
 part "cli: help, names, JSON, aliases" env NETFIL="$PWD/build/netfil" tests/cli.sh
 part "netfild" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" tests/netfild.sh
 part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
@@ -72,6 +75,8 @@ part "owners (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/bui
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/owners.sh
 part "redirect (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/redirect.sh
+part "proxy (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/proxy.sh
 part "cli (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/cli.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \

@@ -22,8 +22,10 @@ check: $(UNIT_BIN)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
+# (no name lookups while fuzzing: a proxy URL's host stays unresolved)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer $(if $(FUZZ_TOLERATE),-DFUZZ_TOLERATE_KNOWN)
+		-fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+		$(if $(FUZZ_TOLERATE),-DFUZZ_TOLERATE_KNOWN)
 FUZZ_BINDIR  := $(O)/fuzz/bin$(if $(FUZZ_TOLERATE),-tolerant)
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_BINDIR)/%,$(FUZZ_SRC))

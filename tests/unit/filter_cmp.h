@@ -47,8 +47,16 @@ static inline const char *filter_diff(const struct netfil_filter *a,
 		return "period.last";
 	if (a->redirect.family != b->redirect.family || a->redirect.port != b->redirect.port ||
 	    a->redirect.fail != b->redirect.fail ||
-	    memcmp(a->redirect.addr, b->redirect.addr, sizeof(a->redirect.addr)))
+	    memcmp(a->redirect.addr, b->redirect.addr, sizeof(a->redirect.addr)) ||
+	    a->redirect.dport_lo != b->redirect.dport_lo ||
+	    a->redirect.dport_hi != b->redirect.dport_hi || a->redirect.proto != b->redirect.proto)
 		return "redirect";
+	if (a->redirect.proxy.kind != b->redirect.proxy.kind ||
+	    a->redirect.proxy.port != b->redirect.proxy.port ||
+	    strcmp(a->redirect.proxy.host, b->redirect.proxy.host) ||
+	    strcmp(a->redirect.proxy.user, b->redirect.proxy.user) ||
+	    strcmp(a->redirect.proxy.pass, b->redirect.proxy.pass))
+		return "proxy";
 	for (i = 0; i < 2; i++) {
 		if (a->bytes[i] != b->bytes[i] || a->packets[i] != b->packets[i] ||
 		    a->dropped[i] != b->dropped[i])

@@ -125,6 +125,27 @@ static void gen_redirect(struct netfil_redirect *r)
 		r->addr[0] |= 0x20;	/* never ::ffff:0:0/96 */
 	r->port = (uint16_t)(1 + rnd(65535));
 	r->fail = rnd(2) ? NETFIL_FAIL_OPEN : NETFIL_FAIL_CLOSED;
+	if (rnd(2)) {
+		/* a proxy at that address, written as a numeric host */
+		r->proxy.kind = rnd(2) ? NETFIL_PROXY_SOCKS5 : NETFIL_PROXY_HTTP;
+		r->proxy.port = r->port;
+		inet_ntop(r->family, r->addr, r->proxy.host, sizeof(r->proxy.host));
+		if (r->proxy.kind == NETFIL_PROXY_SOCKS5 && rnd(2)) {
+			snprintf(r->proxy.user, sizeof(r->proxy.user), "u%u", (unsigned)rnd(1000));
+			snprintf(r->proxy.pass, sizeof(r->proxy.pass), "p:@/%u", (unsigned)rnd(1000));
+		}
+	}
+}
+
+/* An IP filter's redirect may be narrowed to ports and a protocol. */
+static void gen_narrow(struct netfil_redirect *r)
+{
+	if (rnd(2)) {
+		r->dport_lo = (uint16_t)(1 + rnd(65535));
+		r->dport_hi = (uint16_t)(r->dport_lo + rnd(65536 - r->dport_lo));
+	}
+	if (rnd(2))
+		r->proto = rnd(2) ? IPPROTO_TCP : IPPROTO_UDP;
 }
 
 /* n filters no two of which conflict, with unique ids. */
@@ -153,8 +174,10 @@ static void gen_set(struct netfil_filter *f, int n, bool counters)
 		for (j = 0; j < 3; j++)
 			x->limit[j] = rnd(3) ? rnd_u64() : 0;
 		gen_period(&x->period);
-		if (k == NETFIL_SOCKET && rnd(2))
+		if (k != NETFIL_IFACE && rnd(2))
 			gen_redirect(&x->redirect);
+		if (k == NETFIL_IP && x->redirect.family)
+			gen_narrow(&x->redirect);
 		if (!counters)
 			continue;
 		x->period.last = (int64_t)(rnd_u64() >> 1);
@@ -380,6 +403,11 @@ static const char *const reparse_rows[] = {
 	"filter add socket user 0 redirect to 127.0.0.1:1080\n",
 	"filter add socket user 0 redirect to [::ffff:10.1.2.3]:65535 fail open\n",
 	"filter add socket user 0 obyte 1M redirect to [2001:db8::1]:1 fail closed redirect none\n",
+	"filter add ip 10.0.0.1 redirect to 1.2.3.4:80\n",
+	"filter add ip 10.0.0.1 redirect none\n",
+	"filter add ip 10.0.0.0/8 port 80-90 proto tcp proxy socks5://u:p@1.2.3.4:1080 fail open\n",
+	"filter add ip ::/0 proto udp port 53 proxy socks5://[::1]:1080\n",
+	"filter add socket user 0 proxy http://[2001:db8::1]:3128 proxy none\n",
 	NULL,	/* a socket filter for this process, with no start time */
 };
 
@@ -428,9 +456,23 @@ static const struct bad_row bad_rows[] = {
 	BAD("filter add socket user 0 redirect to 1.2.3.4:80 fail\n", 1, "'fail'"),
 	BAD("filter add socket user 0 redirect to 1.2.3.4:80 fail shut\n", 1, "'shut'"),
 	BAD("filter add socket user 0 redirect to 1.2.3.4:80 open\n", 1, "'open'"),
-	BAD("filter add ip 10.0.0.1 redirect to 1.2.3.4:80\n", 1, "'redirect'", "socket"),
-	BAD("filter add interface lo redirect to 1.2.3.4:80\n", 1, "'redirect'", "socket"),
-	BAD("filter add ip 10.0.0.1 redirect none\n", 1, "'redirect'"),
+	BAD("filter add interface lo redirect to 1.2.3.4:80\n", 1, "'redirect'", "interface"),
+	BAD("filter add interface lo proxy socks5://1.2.3.4:80\n", 1, "'proxy'", "interface"),
+	BAD("filter add ip 10.0.0.1 port 80\n", 1, "'port' needs"),
+	BAD("filter add ip 10.0.0.1 proto udp\n", 1, "'proto' needs"),
+	BAD("filter add socket user 0 port 80 redirect to 1.2.3.4:80\n", 1, "'port'", "ip filters"),
+	BAD("filter add ip 10.0.0.1 port 0 redirect to 1.2.3.4:80\n", 1, "'0'"),
+	BAD("filter add ip 10.0.0.1 port 9-8 redirect to 1.2.3.4:80\n", 1, "'9-8'"),
+	BAD("filter add ip 10.0.0.1 port 65536 redirect to 1.2.3.4:80\n", 1, "'65536'"),
+	BAD("filter add ip 10.0.0.1 port 1- redirect to 1.2.3.4:80\n", 1, "'1-'"),
+	BAD("filter add ip 10.0.0.1 port -1 redirect to 1.2.3.4:80\n", 1, "'-1'"),
+	BAD("filter add ip 10.0.0.1 port\n", 1, "'port'"),
+	BAD("filter add ip 10.0.0.1 proto icmp redirect to 1.2.3.4:80\n", 1, "'icmp'"),
+	BAD("filter add socket user 0 proxy\n", 1, "URL", "'proxy'"),
+	BAD("filter add socket user 0 proxy ftp://1.2.3.4:21\n", 1, "ftp"),
+	BAD("filter add socket user 0 proxy socks5://1.2.3.4:0\n", 1, "0"),
+	BAD("filter add socket user 0 proxy socks5://1.2.3.4:1080 fail\n", 1, "'fail'"),
+	BAD("filter add socket user 0 proxy socks5://1.2.3.4:1080 fail maybe\n", 1, "'maybe'"),
 	/* filters by program, user and service */
 	BAD("filter add socket exe\n", 1, "PATH", "exe"),
 	BAD("filter add socket exe /nonexistent-netfil/x\n", 1, "/nonexistent-netfil/x"),
