@@ -222,6 +222,13 @@ int require_priv(void)
 	return 0;
 }
 
+/* netfil_open() or netfil_load() said -EPROTO. */
+static int loaded_by_another(void)
+{
+	return fail("netfil was loaded by another version, whose maps differ (save its filters "
+		    "with that version, then run 'netfil unload')");
+}
+
 int open_netfil(struct netfil **nf)
 {
 	int err;
@@ -231,6 +238,8 @@ int open_netfil(struct netfil **nf)
 	err = netfil_open(&nf_opts, nf);
 	if (err == -ENOENT)
 		return fail("netfil is not loaded (run 'netfil load')");
+	if (err == -EPROTO)
+		return loaded_by_another();
 	if (err)
 		return fail_errno(err, "opening netfil");
 	return 0;
@@ -271,6 +280,8 @@ static int load_netfil(void)
 	err = netfil_load(&nf_opts);
 	if (err == -EBUSY)
 		return loaded_elsewhere();
+	if (err == -EPROTO)
+		return loaded_by_another();
 	if (!err)
 		err = netfil_reaper_spawn(&nf_opts);
 	return err ? fail_errno(err, "load") : 0;
@@ -290,6 +301,8 @@ int open_netfil_loading(struct netfil **nf)
 			return -1;
 		err = netfil_open(&nf_opts, nf);
 	}
+	if (err == -EPROTO)
+		return loaded_by_another();
 	return err ? fail_errno(err, "opening netfil") : 0;
 }
 
@@ -341,6 +354,8 @@ static int do_status(int argc, char **argv)
 	if (require_priv())
 		return -1;
 	err = netfil_open(&nf_opts, &nf);
+	if (err == -EPROTO)
+		return loaded_by_another();
 	if (err && err != -ENOENT)
 		return fail_errno(err, "opening netfil");
 	if (!err) {

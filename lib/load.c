@@ -318,12 +318,18 @@ static int same_cgroup(struct netfil *nf, const struct netfil_opts *opts)
 int netfil_load(const struct netfil_opts *opts)
 {
 	char path[PATH_MAX];
-	struct netfil nf0 = {}, *nf = &nf0;
+	struct netfil nf0 = {}, *nf = &nf0, *other;
 	int err;
 
 	nf_resolve_opts(nf, opts);
 	err = ensure_bpffs(nf);
 	if (err)
+		return err;
+	/* loaded already, by a version whose maps differ: not ours to use */
+	err = netfil_open(opts, &other);
+	if (!err)
+		netfil_close(other);
+	else if (err == -EPROTO)
 		return err;
 	if (mkdir(nf->pin_dir, 0700) && errno != EEXIST)
 		return -errno;
@@ -356,9 +362,13 @@ int netfil_unload(const struct netfil_opts *opts)
 	int err;
 
 	err = netfil_open(opts, &nf);
-	if (err == -ENOENT) {
-		/* Not loaded, or partly: remove whatever pins remain. */
+	if (err == -ENOENT || err == -EPROTO) {
+		/* Not loaded, partly, or by a version whose maps differ:
+		 * remove whatever pins remain (the cgroup links with them). */
 		nf_resolve_opts(&tmp, opts);
+		if (err == -EPROTO)
+			pr_warn(&tmp, "netfil was loaded by another version: its pins go; its "
+				"reaper and tc filters, if any, stay until it is stopped\n");
 		return remove_pins(&tmp);
 	}
 	if (err)

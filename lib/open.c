@@ -93,6 +93,30 @@ static void *map_mmap(int fd, size_t size)
 
 #define CFG_BYTES (sizeof(struct nf_filter_cfg) * NF_MAX_FILTERS)
 
+/* Maps of another layout (netfil loaded by another version): read with
+ * this one's, every slot would be misread, and written, spoiled. */
+static int check_layout(const struct netfil *nf)
+{
+	const struct { int fd; __u32 size; } m[] = {
+		{ nf->cfg_fd, sizeof(struct nf_filter_cfg) },
+		{ nf->state_fd, sizeof(struct nf_filter_state) },
+		{ nf->meta_fd, sizeof(struct nf_filter_meta) },
+		{ nf->globals_fd, sizeof(struct nf_globals) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(m[i].fd, &info, &len))
+			return -errno;
+		if (info.value_size != m[i].size)
+			return -EPROTO;
+	}
+	return 0;
+}
+
 int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 {
 	char path[PATH_MAX];
@@ -120,6 +144,8 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 	}
 	NF_MAPS(OPEN_MAP)
 #undef OPEN_MAP
+	if (!err)
+		err = check_layout(nf);
 	if (err)
 		goto fail;
 	/* the undo journal; a netfil loaded by a version without it still

@@ -458,13 +458,41 @@ test_completion_socket() {
 	rm -rf "$exe"
 }
 
+# --- netfil loaded by another version (maps of another layout) ----------------------
+# Simulated: nf_meta replaced by a map whose values have another size.
+test_other_version() {
+	local pid
+	nf load > /dev/null
+	pid=$(jget "$(nf -j status)" reaper_pid)
+	rm "$NETFIL_PIN_DIR"/nf_meta
+	bpftool map create "$NETFIL_PIN_DIR"/nf_meta type array key 4 value 8 entries 1 name nf_meta
+	for c in "filter list" "status" "filter add ip 10.1.2.3" "load"; do
+		run_cli $c
+		check "another version's maps: '$c' exits 1, one line saying so" eq \
+			"$RC/$(echo "$ERR" | wc -l)/$(contains "$ERR" "another version" && echo says)" "1/1/says"
+	done
+	run_cli -j filter list
+	check "another version's maps: -j, the error as JSON" eq \
+		"$RC/$(contains "$(jget "$OUT" error)" "another version" && echo says)" "1/says"
+	check "another version's maps: nothing changed (still the other map)" \
+		eq "$(jget "$(bpftool -j map show pinned "$NETFIL_PIN_DIR"/nf_meta)" bytes_value)" 8
+	run_cli unload
+	check "another version's maps: unload removes its pins" eq "$RC/$(ls "$NETFIL_PIN_DIR" 2>/dev/null | grep -c .)" "0/0"
+	check "another version's maps: unload detaches its programs" \
+		eventually eq "$(bpftool cgroup show "$NETFIL_CGROUP" | grep -c nf_)" 0
+	# (here the "other version's" reaper is ours: stop it by pid)
+	[ "${pid:-0}" -gt 0 ] && kill "$pid" 2>/dev/null
+	nf load > /dev/null
+	check "another version's maps: load works again after unload" eq "$(jget "$(nf -j status)" loaded)" true
+}
+
 main() {
 	setup_cgroup || { log "cannot create test cgroup"; exit 1; }
 	setup_net || { log "cannot create test namespaces"; exit 1; }
 	nf load || { log "netfil load failed"; exit 1; }
 	for t in ${TESTS:-test_help test_unknown test_human test_json_errors test_json_every_command \
 		test_events_fields test_sysctl_autoload test_sysctl_atomic test_completion \
-		test_completion_socket}; do
+		test_completion_socket test_other_version}; do
 		log "== $t"
 		$t
 	done
