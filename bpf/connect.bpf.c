@@ -22,12 +22,14 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
 	if (ctx->sk)
 		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
 	/* a new connect() (after a failed one) is judged by its own address */
-	if (rec && ev_type == NF_EV_CONNECT)
-		rec->redirected = rec->odst_pub = 0;
-	rport = user_addr(ctx, v6, (__u8 *)raddr);
-	/* judged by where it asks to go, not where an earlier datagram went */
-	if (rec && !ev_type)
+	/* judged by where it asks to go, not where an earlier connect() or
+	 * datagram went; a new connect() publishes its origin afresh */
+	if (rec) {
 		rec->redirected = 0;
+		if (ev_type == NF_EV_CONNECT)
+			rec->odst_pub = 0;
+	}
+	rport = user_addr(ctx, v6, (__u8 *)raddr);
 	match_refs(rec, v6, raddr, refs);
 	refused = blocked(refs);
 	if (!refused)

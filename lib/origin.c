@@ -44,24 +44,32 @@ static int slot_of(struct netfil *nf, __u32 id, __u32 *slot)
 	return -ENOENT;
 }
 
-static void to_sockaddr(const __u8 *mapped, __u16 port, struct sockaddr_storage *ss)
+/* addr (IPv4: 4 bytes) and port (host order) as a sockaddr */
+static void to_sockaddr(int family, const __u8 *addr, __u16 port, struct sockaddr_storage *ss)
 {
-	static const __u8 v4[12] = { [10] = 0xff, [11] = 0xff };
-
 	memset(ss, 0, sizeof(*ss));
-	if (!memcmp(mapped, v4, sizeof(v4))) {
+	if (family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, mapped + 12, 4);
+		memcpy(&in->sin_addr, addr, 4);
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, mapped, 16);
+		memcpy(&in6->sin6_addr, addr, 16);
 	}
+}
+
+/* nf_odst's addresses: IPv4 v4-mapped */
+static void mapped_sockaddr(const __u8 *mapped, __u16 port, struct sockaddr_storage *ss)
+{
+	static const __u8 v4[12] = { [10] = 0xff, [11] = 0xff };
+	bool is4 = !memcmp(mapped, v4, sizeof(v4));
+
+	to_sockaddr(is4 ? AF_INET : AF_INET6, is4 ? mapped + 12 : mapped, port, ss);
 }
 
 int netfil_origin_get(struct netfil *nf, int proto, const struct sockaddr *client,
@@ -96,7 +104,7 @@ int netfil_origin_get(struct netfil *nf, int proto, const struct sockaddr *clien
 	memset(o, 0, sizeof(*o));
 	o->proto = proto;
 	memcpy(&o->client, client, len < sizeof(o->client) ? len : sizeof(o->client));
-	to_sockaddr(v.addr, v.port, &o->orig);
+	mapped_sockaddr(v.addr, v.port, &o->orig);
 	o->filter = v.filter;
 	if (slot_of(nf, v.filter, &slot))
 		return -ENOENT;	/* its filter is gone */
@@ -108,19 +116,7 @@ int netfil_origin_get(struct netfil *nf, int proto, const struct sockaddr *clien
 		if (netfil_proxy_parse(meta.proxy, &o->proxy, &e))
 			return -EINVAL;
 	}
-	if (cfg.rd_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&o->proxy_addr;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(cfg.rd_port);
-		memcpy(&in->sin_addr, cfg.rd_addr, 4);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&o->proxy_addr;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(cfg.rd_port);
-		memcpy(&in6->sin6_addr, cfg.rd_addr, 16);
-	}
+	to_sockaddr(cfg.rd_family, cfg.rd_addr, cfg.rd_port, &o->proxy_addr);
 	return 0;
 }
 
