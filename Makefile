@@ -15,9 +15,10 @@ LDLIBS  := -lbpf -lelf -lz -ljansson
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/owner.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c \
-	   lib/proxy.c lib/relay.c lib/origin.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/relay.c
-D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c daemon/watch.c
+	   lib/proxy.c lib/relay.c lib/origin.c lib/view.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/relay.c cli/top.c
+CLI_LIBS := -lncursesw -lcurl
+D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c daemon/watch.c daemon/web.c
 D_LIBS  := -lmicrohttpd -lmnl
 HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h lib/proxy.h cli/cli.h daemon/netfild.h \
 	   $(O)/netfil.skel.h
@@ -34,6 +35,11 @@ $(O):
 # CO-RE: types come from the running kernel's BTF, nothing is downloaded.
 $(O)/vmlinux.h: | $(O)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+# netfild's page (daemon/page.html), one self-contained file, as a C
+# string: xxd -i names it page_html (and page_html_len).
+$(O)/page.h: daemon/page.html | $(O)
+	cd daemon && xxd -i page.html > ../$@.tmp && mv ../$@.tmp ../$@
 
 # The kernel half: one program file per hook or capability (a new one is
 # added here), compiled alone and linked into one object, one skeleton.
@@ -63,17 +69,17 @@ $(O)/libnetfil.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(O)/netfil: $(CLI_SRC) $(O)/libnetfil.a $(HDRS)
-	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(O)/libnetfil.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(O)/libnetfil.a $(LDLIBS) $(CLI_LIBS) -o $@
 
 # The same CLI and library under ASan+UBSan; the tests run both.
 $(O)/asan/netfil: $(CLI_SRC) $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
+	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(CLI_SRC) $(LIB_SRC) $(LDLIBS) $(CLI_LIBS) -o $@
 
-$(O)/netfild: $(D_SRC) $(O)/libnetfil.a $(HDRS)
+$(O)/netfild: $(D_SRC) $(O)/libnetfil.a $(HDRS) $(O)/page.h
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(D_SRC) $(O)/libnetfil.a $(LDLIBS) $(D_LIBS) -o $@
 
-$(O)/asan/netfild: $(D_SRC) $(LIB_SRC) $(HDRS)
+$(O)/asan/netfild: $(D_SRC) $(LIB_SRC) $(HDRS) $(O)/page.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $(D_SRC) $(LIB_SRC) $(LDLIBS) $(D_LIBS) -o $@
 
@@ -117,6 +123,7 @@ demo: all
 
 bench: all
 	bench/bench.sh --json $(O)/bench.json
+	bench/view.sh --json $(O)/view-bench.json
 	bench/rss.sh
 
 bench-smoke: all

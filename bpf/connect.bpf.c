@@ -43,7 +43,7 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
 		udp_okey(ctx->sk, rec, &k);
 		odst_publish(rec, &k);
 	}
-	if (ev_type && subscribed() && (ev = ev_new(ev_type, rec))) {
+	if (ev_type && subscribed(ev_type) && (ev = ev_new(ev_type, rec))) {
 		ev->cookie = bpf_get_socket_cookie(ctx);
 		ev->family = v6 ? AF_INET6 : AF_INET;
 		ev->proto = (__u8)ctx->protocol;

@@ -9,11 +9,37 @@
 
 #include "charge.h"
 
-static __always_inline bool subscribed(void)
+/* Someone wants events of this type (enum nf_ev_type). */
+static __always_inline bool subscribed(__u32 type)
 {
 	struct nf_globals *g = globals();
 
-	return g && g->subs_mask;
+	return g && g->subs_mask && (g->want & (1u << type));
+}
+
+/* A socket's life, added to its process's totals while a live view
+ * wants them.  Called once per socket, where its close event is built. */
+static __always_inline void proc_tally(const struct nf_sock *rec)
+{
+	struct nf_globals *g = globals();
+	struct nf_proc_bytes *t, init = {};
+
+	if (!g || !(g->want & NF_WANT_PROCS))
+		return;
+	t = bpf_map_lookup_elem(&nf_proc_bytes, &rec->anc[0]);
+	if (!t) {
+		init.uid = rec->uid;
+		__builtin_memcpy(init.comm, rec->comm, sizeof(init.comm));
+		bpf_map_update_elem(&nf_proc_bytes, &rec->anc[0], &init, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&nf_proc_bytes, &rec->anc[0]);
+		if (!t)
+			return;
+	}
+	__sync_fetch_and_add(&t->bytes[0], rec->bytes[0]);
+	__sync_fetch_and_add(&t->bytes[1], rec->bytes[1]);
+	__sync_fetch_and_add(&t->packets[0], rec->packets[0]);
+	__sync_fetch_and_add(&t->packets[1], rec->packets[1]);
+	__sync_fetch_and_add(&t->sockets, 1);
 }
 
 /* A per-CPU buffer that no program this one interrupted is using. */
@@ -78,7 +104,8 @@ static __always_inline void emit(struct nf_event *ev)
 		__u32 key = i;
 		void *rb;
 
-		if (!(g->subs_mask & (1u << i)))
+		if (!(g->subs_mask & (1u << i)) ||
+		    (g->sub_types[i] && !(g->sub_types[i] & (1u << ev->type))))
 			continue;
 		rb = bpf_map_lookup_elem(&nf_subs, &key);
 		if (rb && bpf_ringbuf_output(rb, ev, sizeof(*ev), 0))
@@ -96,7 +123,7 @@ static __always_inline void ev_exceeded(const struct nf_verdict *v, const struct
 {
 	struct nf_event *ev;
 
-	if (!v->crossed || !subscribed() || !(ev = ev_new(NF_EV_EXCEEDED, rec)))
+	if (!v->crossed || !subscribed(NF_EV_EXCEEDED) || !(ev = ev_new(NF_EV_EXCEEDED, rec)))
 		return;
 	ev->cookie = rec ? bpf_get_socket_cookie(skb) : 0;
 	ev->exceeded.filter = v->filter;

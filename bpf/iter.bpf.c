@@ -73,3 +73,77 @@ int nf_reap_tcp(struct bpf_iter__tcp *ctx)
 		bpf_sock_destroy(skc);
 	return 0;
 }
+
+/* A governed socket as one nf_sock_row, for live views (netfil top,
+ * netfild's page).  Nothing is added to the packet path: the counters
+ * are the ones close events report. */
+static __always_inline void dump_row(struct seq_file *seq, struct sock *sk)
+{
+	struct nf_sock *rec = bpf_sk_storage_get(&nf_socks, sk, 0, 0);
+	struct nf_sock_row row = {};
+
+	if (!rec || rec->closed)
+		return;
+	row.cookie = bpf_get_socket_cookie(sk);
+	row.start_ns = rec->start_ns;
+	row.bytes[0] = rec->bytes[0];
+	row.bytes[1] = rec->bytes[1];
+	row.packets[0] = rec->packets[0];
+	row.packets[1] = rec->packets[1];
+	row.created_ns = rec->created_ns;
+	row.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	row.tgid = rec->tgid;
+	row.pid = rec->pid;
+	row.uid = rec->uid;
+	__builtin_memcpy(row.comm, rec->comm, sizeof(row.comm));
+	row.family = (__u8)sk->__sk_common.skc_family;
+	row.proto = (__u8)sk->sk_protocol;
+	row.state = sk->__sk_common.skc_state;
+	row.active = rec->active;
+	if (row.family == AF_INET6) {
+		BPF_CORE_READ_INTO(&row.laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&row.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__builtin_memcpy(row.laddr, &sk->__sk_common.skc_rcv_saddr, 4);
+		__builtin_memcpy(row.raddr, &sk->__sk_common.skc_daddr, 4);
+	}
+	row.lport = sk->__sk_common.skc_num;
+	row.rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (!row.rport && rec->addr_known) {	/* unconnected UDP: its first peer */
+		__builtin_memcpy(row.raddr, rec->raddr, sizeof(row.raddr));
+		row.rport = rec->rport;
+	}
+	if (rec->redirected) {
+		__builtin_memcpy(row.raddr, rec->orig, sizeof(row.raddr));
+		row.rport = rec->orig_port;
+		row.rd_filter = rec->rd_filter;
+	}
+	bpf_seq_write(seq, &row, sizeof(row));
+}
+
+/* Like nf_reap_tcp, these walk the namespace of whoever creates the
+ * iterator (an iterator over nf_socks itself, which would see every
+ * namespace at once, is refused on the kernels netfil targets). */
+SEC("iter/tcp")
+int nf_dump_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);	/* no time-wait or request socks */
+	if (tp)
+		dump_row(ctx->meta->seq, (struct sock *)tp);
+	return 0;
+}
+
+SEC("iter/udp")
+int nf_dump_udp(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *udp = ctx->udp_sk;
+
+	if (udp)
+		dump_row(ctx->meta->seq, (struct sock *)udp);
+	return 0;
+}

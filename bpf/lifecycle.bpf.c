@@ -27,7 +27,7 @@ int nf_sock_create(struct bpf_sock *ctx)
 	/* Resolve its filters now, once: the packet path then reads the
 	 * cached answer until a socket filter changes. */
 	nf_sock_refs(rec);
-	if (subscribed()) {
+	if (subscribed(NF_EV_SOCKET)) {
 		struct nf_event *ev = ev_new(NF_EV_SOCKET, rec);
 
 		if (ev) {
@@ -43,7 +43,7 @@ static __always_inline int bind_event(struct bpf_sock_addr *ctx, bool v6)
 	struct nf_sock *rec = NULL;
 	struct nf_event *ev;
 
-	if (!subscribed())
+	if (!subscribed(NF_EV_BIND))
 		return 1;
 	if (ctx->sk)
 		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
@@ -176,7 +176,7 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		rec->active = ops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
 		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
 					  BPF_SOCK_OPS_STATE_CB_FLAG);
-		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed() &&
+		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed(NF_EV_ACCEPT) &&
 		    (ev = ev_new(NF_EV_ACCEPT, rec))) {
 			ev->cookie = bpf_get_socket_cookie(ops);
 			ev_ops_addrs(ev, ops);
@@ -184,7 +184,7 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		}
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
-		if (subscribed() && (ev = ev_new(NF_EV_LISTEN, rec))) {
+		if (subscribed(NF_EV_LISTEN) && (ev = ev_new(NF_EV_LISTEN, rec))) {
 			ev->cookie = bpf_get_socket_cookie(ops);
 			ev_ops_addrs(ev, ops);
 			emit(ev);
@@ -195,7 +195,8 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		barrier_var(state);
 		if (state != TCP_CLOSE || rec->closed)
 			break;
-		if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+		proc_tally(rec);
+		if (!subscribed(NF_EV_CLOSE) || !(ev = ev_new(NF_EV_CLOSE, rec))) {
 			rec->closed = 1;
 			break;
 		}
@@ -219,7 +220,8 @@ int nf_sock_release(struct bpf_sock *ctx)
 	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
 	if (!rec || rec->closed || rec->tcp_close_cb)
 		return 1;
-	if (!subscribed() || !(ev = ev_new(NF_EV_CLOSE, rec))) {
+	proc_tally(rec);
+	if (!subscribed(NF_EV_CLOSE) || !(ev = ev_new(NF_EV_CLOSE, rec))) {
 		rec->closed = 1;
 		return 1;
 	}

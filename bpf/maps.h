@@ -139,6 +139,14 @@ NF_MAP struct {
 	__type(value, __u64);
 } nf_relay SEC(".maps");
 
+/* Closed sockets' totals per process, for live views (NF_WANT_PROCS). */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NF_PROC_BYTES_MAX);
+	__type(key, struct nf_proc_key);
+	__type(value, struct nf_proc_bytes);
+} nf_proc_bytes SEC(".maps");
+
 /* Events are built here, not on the stack (512 bytes, already busy). */
 struct nf_scratch {
 	__u32 busy;

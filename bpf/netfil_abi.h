@@ -271,6 +271,44 @@ struct nf_sock {
 	__u8 to[16];
 };
 
+/* One governed socket as nf_dump_socks (iter.bpf.c) writes it, for live
+ * views: who owns it, where it talks and what it moved so far. */
+struct nf_sock_row {
+	__u64 cookie;		/* the socket's id, as in events */
+	__u64 start_ns;		/* the owner's start, ns since boot */
+	__u64 bytes[2];		/* L3 admitted, enum nf_dir */
+	__u64 packets[2];
+	__u64 created_ns;	/* CLOCK_MONOTONIC */
+	__u64 netns;		/* its network namespace's cookie */
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 rd_filter;	/* redirected by this filter; 0: not */
+	char comm[NF_COMM_LEN];
+	__u8 laddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];		/* redirected: the original destination */
+	__u16 lport;		/* host order */
+	__u16 rport;
+	__u8 family;
+	__u8 proto;
+	__u8 state;		/* the kernel's TCP_* (UDP: TCP_CLOSE unconnected,
+				 * TCP_ESTABLISHED connected) */
+	__u8 active;		/* TCP: we connected */
+};
+
+/* What a process's closed sockets moved, by nf_proc_key, kept while a
+ * live view wants it (NF_WANT_PROCS): a process that opens, uses and
+ * closes a socket between two samples, and exits, still has its totals. */
+struct nf_proc_bytes {
+	__u64 bytes[2];		/* L3 admitted, enum nf_dir */
+	__u64 packets[2];
+	__u64 sockets;		/* how many closed */
+	__u32 uid;
+	__u32 pad;
+	char comm[NF_COMM_LEN];
+};
+#define NF_PROC_BYTES_MAX 8192
+
 /* Events, one struct for all kinds; the union's member is named by type.
  * Written by the kernel side into every subscriber's ring buffer. */
 enum nf_ev_type {
@@ -371,7 +409,14 @@ struct nf_globals {
 	__u8 relay_addr[2][16];
 	__u16 relay_port[2];
 	__u32 pad6;
+	/* What each subscriber wants: a bit per enum nf_ev_type, and
+	 * NF_WANT_PROCS (0: everything).  want is the union over the
+	 * subscribers: an event nobody wants is never built. */
+	__u32 sub_types[NF_MAX_SUBS];
+	__u32 want;
+	__u32 pad7;
 };
+#define NF_WANT_PROCS	(1u << 31)	/* per-process totals in nf_proc_bytes */
 
 #define NF_MK_PID	(1u << 0)
 #define NF_MK_TREE	(1u << 1)

@@ -80,6 +80,7 @@ int do_sysctl(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_relay(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_top(int argc, char **argv);
 int do_save(int argc, char **argv);
 int do_roll(int argc, char **argv);
 int do_sync(int argc, char **argv);

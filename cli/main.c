@@ -444,7 +444,7 @@ static int do_batch(int argc, char **argv)
 			continue;
 		fail_context = ctx;
 		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") || !strcmp(args[0], "relay") ||
-		    !strcmp(args[0], "events"))
+		    !strcmp(args[0], "events") || !strcmp(args[0], "top"))
 			err = fail("'%s' is not allowed in a batch", args[0]);
 		else
 			err = cmd_select(cmds, NULL, n, args);
@@ -480,6 +480,8 @@ static const struct {
 	{ "run", "netfil run [proxy URL] [LIMITS] [action ACTION] -- CMD [ARG...]" },
 	{ "relay", "netfil relay [--listen ADDR:PORT]   (carry proxy filters' connections; foreground)" },
 	{ "events", "netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]" },
+	{ "top", "netfil top [sort { rate | total | pid | name }] [port PORT] [--once]" },
+	{ "top", "        (live view; port: netfild's, read-only; --once -j: the model as JSON)" },
 	{ "save", "netfil save [counters]" },
 	{ "restore", "netfil restore { FILE | - }" },
 	{ "roll", "netfil roll [now TIME]" },
@@ -511,7 +513,7 @@ static const struct {
 	{ " events ", "TYPE := { socket | connect | accept | bind | listen | close | exceeded | filter }" },
 	{ " roll ", "TIME := { SECONDS | YYYY-MM-DDTHH:MM:SS }   (local time, not ahead of the clock)" },
 	{ " batch restore ", "FILE := a path (a file named help: ./help), or - for stdin" },
-	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | relay | events |\n"
+	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | relay | events | top |\n"
 		    "                 save | restore | roll | sync | batch | reaper | help }" },
 	{ " help ", "OPTIONS := { -j | --json } | { -p | --pretty } | { -h | --human } |\n"
 		    "                 --pin-dir DIR | --cgroup PATH | { -d | --debug } |\n"
@@ -567,6 +569,7 @@ static const struct cmd cmds[] = {
 	{ "run", do_run },
 	{ "relay", do_relay },
 	{ "events", do_events },
+	{ "top", do_top },
 	{ "save", do_save },
 	{ "roll", do_roll },
 	{ "sync", do_sync },

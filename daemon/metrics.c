@@ -5,6 +5,8 @@
  *   /metrics   Prometheus text format: every filter's bytes, packets,
  *              dropped bytes, limits, exceeded state, plus lost events
  *   /status    the same as JSON, in the shapes of "netfil -j"
+ *   /, /view, /events   the live page, its model and its event stream
+ *              (web.c), read-only
  *
  * libmicrohttpd does the HTTP; it runs in netfild's own poll loop, so the
  * daemon stays one thread.
@@ -22,7 +24,14 @@
  * own limit is never reached, so it never stops accepting and the listen
  * queue drains at once instead of serving a flood ahead of root.  A
  * connection idle for HEADER_TIMEOUT before its request is in is closed;
- * the reply, sent once per connection, gets REPLY_TIMEOUT.
+ * the reply, sent once per connection, gets REPLY_TIMEOUT.  A connection
+ * that becomes an /events stream leaves its uid's share: web.c caps
+ * streams apart, so open pages never hold what a scrape needs.
+ *
+ * Browsers: a page of another site must not read netfil through a reader's
+ * browser.  Same-origin rules keep its scripts from reading our replies,
+ * and a request whose Host is not a loopback name (DNS rebinding: another
+ * site's name pointed at 127.0.0.1) or whose Origin is not ours gets 403.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +58,9 @@
 #define HEADER_TIMEOUT	3u	/* seconds idle before the request is in */
 #define REPLY_TIMEOUT	10u	/* seconds idle while the reply is sent */
 #define NO_UID		((uid_t)-1)	/* the peers sock_diag could not name: one share */
+/* libmicrohttpd's own limit, one above what can be open (requests and
+ * streams): it stops accepting at its limit, and the queue would wait */
+#define MAX_CONNS	(CONN_LIMIT + WEB_STREAMS_MAX + 1)
 
 /* The connections one uid holds; a connection's socket context. */
 struct peer {
@@ -55,13 +68,23 @@ struct peer {
 	unsigned int conns;
 };
 
+/* A connection's socket context: whose it is, and the share it is
+ * charged to (none once it is an event stream). */
+struct conn {
+	uid_t uid;
+	struct peer *peer;
+	bool used;
+};
+
 struct metrics {
 	struct netfil *nf;
+	struct web *web;
 	struct MHD_Daemon *d;
 	uint16_t port;
 	gid_t read_gid;
 	/* one slot per uid with connections: never more than CONN_LIMIT */
 	struct peer peers[CONN_LIMIT];
+	struct conn conns[MAX_CONNS];
 	unsigned int others;	/* connections not root's */
 	/* the uid accept_cb found, for conn_cb, which libmicrohttpd calls
 	 * next for the same connection */
@@ -265,6 +288,9 @@ static int render_metrics(struct metrics *m, FILE *out)
 	}
 	free(all);
 
+	struct web_stats ws;
+
+	web_stats(m->web, &ws);
 	const struct { const char *name, *type, *help; uint64_t v; } globals[] = {
 		{ "netfil_events_lost_total", "counter", "Events no subscriber had room for.",
 		  st.events_lost },
@@ -274,6 +300,11 @@ static int render_metrics(struct metrics *m, FILE *out)
 		  save_errors_total },
 		{ "netfild_last_save_timestamp_seconds", "gauge", "When the state was last saved.",
 		  (uint64_t)last_save_time },
+		{ "netfild_web_streams", "gauge", "Open /events streams.", ws.streams },
+		{ "netfild_web_streams_refused_total", "counter",
+		  "/events streams refused: too many open.", ws.refused },
+		{ "netfild_web_streams_dropped_total", "counter",
+		  "/events streams dropped: the client did not keep up.", ws.dropped },
 	};
 	for (k = 0; k < sizeof(globals) / sizeof(globals[0]); k++) {
 		family(out, globals[k].name, globals[k].type, globals[k].help);
@@ -308,23 +339,42 @@ static int render_status(struct metrics *m, FILE *out)
 	return err;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
-			     char *body, size_t len)
+/* A connection leaves its uid's share (closed, or now an event stream,
+ * which web.c counts apart). */
+static void uncharge(struct metrics *m, struct conn *k)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	if (!k || !k->peer)
+		return;
+	k->peer->conns--;
+	if (k->uid != 0)
+		m->others--;
+	k->peer = NULL;
+}
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
+/* Host names this server answers to: loopback, by name or address, with
+ * any port.  A page from elsewhere that a DNS name was rebound to
+ * 127.0.0.1 names its own host.  No Host at all (HTTP/1.0) is let in. */
+static bool loopback_host(const char *host)
+{
+	static const char *const names[] = { "127.0.0.1", "localhost", "[::1]" };
+	size_t i, n;
+
+	if (!host)
+		return true;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (!strncasecmp(host, names[i], n) &&
+		    (!host[n] || (host[n] == ':' && host[n + 1] &&
+				  strspn(host + n + 1, "0123456789") == strlen(host + n + 1))))
+			return true;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	/* no keep-alive: waiting for a next request would hold a slot */
-	MHD_add_response_header(r, "Connection", "close");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
+	return false;
+}
+
+/* A browser's request from another site's page carries that Origin. */
+static bool same_origin(const char *origin, const char *host)
+{
+	return !origin || (host && !strncmp(origin, "http://", 7) && !strcmp(origin + 7, host));
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -332,15 +382,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      size_t *upload_len, void **con_cls)
 {
 	const union MHD_ConnectionInfo *ci;
-	const struct peer *p;
+	struct conn *k;
 	struct metrics *m = cls;
-	const char *type = "text/plain; charset=utf-8";
+	const char *type = "text/plain; charset=utf-8", *host, *origin;
 	unsigned int code = 200;
 	char *body = NULL;
 	size_t len = 0;
 	uid_t uid = (uid_t)-1;
+	bool stream;
 	FILE *out;
-	int err;
+	int err, ret;
 
 	(void)version; (void)upload; (void)upload_len; (void)con_cls;
 	/* the request is in: from here on the client only reads */
@@ -349,17 +400,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!out)
 		return MHD_NO;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	p = ci ? ci->socket_context : NULL;
-	if (p && p->uid != NO_UID) {
-		uid = p->uid;
+	k = ci ? ci->socket_context : NULL;
+	if (k && k->uid != NO_UID) {
+		uid = k->uid;
 		err = 0;
 	} else {	/* asked again, for the reason */
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		err = ci ? peer_uid(m, ci->client_addr, &uid) : -ENOENT;
 	}
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		code = 405;
-		fprintf(out, "only GET\n");
+		fprintf(out, "only GET: netfild's pages are read-only "
+			"(changes: the netfil command, as root)\n");
 	} else if (err || !may_read(m, uid)) {
 		code = 403;
 		if (err)
@@ -373,15 +427,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			fprintf(out, "forbidden: uid %u may not read netfil (root and group %s may)\n",
 				uid, gr ? gr->gr_name : "?");
 		}
+	} else if (!loopback_host(host) || !same_origin(origin, host)) {
+		code = 403;
+		fprintf(out, "forbidden: only requests to 127.0.0.1, localhost or [::1] from this "
+			"server's own pages (Host %s, Origin %s)\n", host ? host : "none",
+			origin ? origin : "none");
 	} else if (!strcmp(url, "/metrics")) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		err = render_metrics(m, out);
 	} else if (!strcmp(url, "/status")) {
 		type = "application/json";
 		err = render_status(m, out);
+	} else if (m->web && (ret = web_request(m->web, c, url, method, uid, &stream)) != -ENOENT) {
+		fclose(out);
+		free(body);
+		if (stream)
+			uncharge(m, k);
+		return ret == MHD_YES ? MHD_YES : MHD_NO;
 	} else {
 		code = 404;
-		fprintf(out, "not found: %s (/metrics or /status)\n", url);
+		fprintf(out, "not found: %s (%s/metrics or /status)\n", url,
+			m->web ? "/, /view, /events, " : "");
 	}
 	if (code == 200 && err) {
 		code = 500;
@@ -391,7 +457,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		free(body);
 		return MHD_NO;
 	}
-	return reply(c, code, type, body, len);
+	return (enum MHD_Result)http_reply(c, code, type, body, len, NULL);
 }
 
 static struct peer *find_peer(struct metrics *m, uid_t uid)
@@ -448,15 +514,15 @@ static void conn_cb(void *cls, struct MHD_Connection *c, void **ctx,
 	const union MHD_ConnectionInfo *ci;
 	struct metrics *m = cls;
 	const struct sockaddr_in *sin;
-	struct peer *p = *ctx;
+	struct conn *k = *ctx;
+	struct peer *p;
 	uid_t uid = NO_UID;
 	int i;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (p) {
-			p->conns--;
-			if (p->uid != 0)
-				m->others--;
+		if (k) {
+			uncharge(m, k);
+			k->used = false;
 		}
 		*ctx = NULL;
 		return;
@@ -469,20 +535,30 @@ static void conn_cb(void *cls, struct MHD_Connection *c, void **ctx,
 	else if (sin && peer_uid(m, ci->client_addr, &uid))	/* not from accept_cb */
 		uid = NO_UID;
 	m->accepted.sin_port = 0;
+	/* always a free slot: libmicrohttpd holds at most MAX_CONNS */
+	for (i = 0, k = NULL; !k && i < MAX_CONNS; i++)
+		if (!m->conns[i].used)
+			k = &m->conns[i];
+	*ctx = k;
+	if (!k)
+		return;
 	p = find_peer(m, uid);
 	for (i = 0; !p && i < CONN_LIMIT; i++)
 		if (!m->peers[i].conns)
 			p = &m->peers[i];
-	if (p) {	/* always: there are as many slots as connections */
+	k->used = true;
+	k->uid = uid;
+	k->peer = p;	/* always: there are as many slots as connections */
+	if (p) {
 		p->uid = uid;
 		p->conns++;
 		if (uid != 0)
 			m->others++;
 	}
-	*ctx = p;
 }
 
-int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out)
+int metrics_start(struct netfil *nf, struct web *w, uint16_t port, gid_t read_gid,
+		  struct metrics **out)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -507,14 +583,16 @@ int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metri
 		return -ENOMEM;
 	}
 	m->nf = nf;
+	m->web = w;
 	m->port = port;
 	m->read_gid = read_gid;
-	/* one above what accept_cb lets in: libmicrohttpd stops accepting at
-	 * its limit, and the queue behind it would wait */
-	m->d = MHD_start_daemon(MHD_USE_EPOLL, port, accept_cb, m, handle, m,
+	/* suspend and resume: event streams wait for their next message
+	 * outside the loop (web.c) */
+	m->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, port, accept_cb, m,
+				handle, m,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_TIMEOUT, HEADER_TIMEOUT,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT + 1,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNS,
 				MHD_OPTION_NOTIFY_CONNECTION, conn_cb, m,
 				MHD_OPTION_END);
 	if (!m->d) {
@@ -551,6 +629,10 @@ void metrics_stop(struct metrics *m)
 {
 	if (!m)
 		return;
+	/* no connection may be suspended when it stops: streams are ended,
+	 * and a run takes them off its suspended list */
+	web_stop(m->web);
+	MHD_run(m->d);
 	MHD_stop_daemon(m->d);
 	free(m);
 }

@@ -16,7 +16,8 @@
  *   - programs and services: exe filters follow their file when it is
  *     replaced (inotify on its directory), cgroup and unit filters their
  *     cgroup when it is made anew (each second);
- *   - /metrics and /status for Prometheus and for a read-only group.
+ *   - /metrics and /status for Prometheus and for a read-only group, and
+ *     a live page beside them (web.c), read-only too.
  *
  * Start-up decides where the filters come from, in this order:
  *   1. netfil is already loaded: the kernel's counters are the newest, keep
@@ -26,7 +27,7 @@
  *
  * One thread, one poll loop: signals (signalfd), link notifications,
  * the HTTP server, exe filters' directories (inotify), the relay (while
- * proxy filters exist) and a one-second timer.
+ * proxy filters exist), the live view's events and a one-second timer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -104,9 +105,9 @@ static void usage(FILE *out)
 "  -c, --config FILE       filters to restore when there is no state\n"
 "                          (default " DEFAULT_CONFIG ", netfil restore format)\n"
 "  -i, --interval SECONDS  how often the state is saved (default 60)\n"
-"  -p, --metrics-port PORT /metrics and /status on 127.0.0.1:PORT\n"
-"                          (default %d; 0: none)\n"
-"  -g, --read-group GROUP  members may read /metrics and /status (default: root only)\n"
+"  -p, --metrics-port PORT /metrics, /status and the live page (/) on\n"
+"                          127.0.0.1:PORT (default %d; 0: none)\n"
+"  -g, --read-group GROUP  members may read them (default: root only)\n"
 "  -e, --stderr            log to stderr as well as syslog\n"
 "  -d, --debug             log libnetfil's debug messages too\n"
 "      --pin-dir DIR       as netfil's (or $NETFIL_PIN_DIR)\n"
@@ -430,12 +431,13 @@ int main(int argc, char **argv)
 	struct config c = {};
 	struct netfil *nf = NULL;
 	struct metrics *m = NULL;
+	struct web *web = NULL;
 	struct mnl_socket *nl;
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct netfil_status st;
 	struct watch w = { .fd = -1 };
 	struct netfil_relay *relay = NULL;
-	struct pollfd p[6];
+	struct pollfd p[7];
 	sigset_t sigs;
 	int64_t next_save;
 	int sfd, tfd, err, n, rc = 1;
@@ -475,7 +477,12 @@ int main(int argc, char **argv)
 	save(nf, &c);
 	next_save = (int64_t)time(NULL) + c.interval;
 	if (c.port) {
-		err = metrics_start(nf, c.port, c.read_gid, &m);
+		/* the page's view; without it, /metrics goes on alone */
+		err = web_open(&c.opts, &web);
+		if (err)
+			logmsg(LOG_ERR, "the live view: %s; serving /metrics without the page",
+			       strerror(-err));
+		err = metrics_start(nf, web, c.port, c.read_gid, &m);
 		if (err) {
 			logmsg(LOG_ERR, "cannot serve /metrics on 127.0.0.1:%u: %s%s", c.port,
 			       strerror(-err), err == -EADDRINUSE ?
@@ -492,12 +499,14 @@ int main(int argc, char **argv)
 	p[3] = (struct pollfd){ .fd = m ? metrics_fd(m) : -1, .events = POLLIN };
 	p[4] = (struct pollfd){ .fd = -1, .events = POLLIN };
 	p[5] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	p[6] = (struct pollfd){ .fd = -1, .events = POLLIN };
 	follow_owners(nf, &w, &p[4]);
 	keep_relay(nf, &relay, &p[5]);
 	while (running) {
 		/* libmicrohttpd's idle timeouts, and work it holds already read,
 		 * wake no fd: its timeout bounds the wait */
-		n = poll(p, 6, metrics_timeout(m));
+		p[6].fd = web_fd(web);	/* it changes with socket tracking */
+		n = poll(p, 7, metrics_timeout(m));
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			goto out;
@@ -522,6 +531,8 @@ int main(int argc, char **argv)
 			synced = sync_ifaces(nf);
 		if (p[4].revents && watch_changed(&w))
 			follow_owners(nf, &w, &p[4]);
+		if (p[6].revents && web)
+			web_events(web);
 		if (p[5].revents && relay) {
 			err = netfil_relay_dispatch(relay, 0);
 			if (err < 0 && err != -EINTR && err != -EAGAIN)
@@ -550,13 +561,18 @@ int main(int argc, char **argv)
 				save(nf, &c);
 				next_save = (int64_t)time(NULL) + c.interval;
 			}
+			web_tick(web);
 		}
+		/* streams resumed above are sent now, not after the next wake */
+		if (m && (p[1].revents || p[6].revents))
+			metrics_run(m);
 	}
 	save(nf, &c);
 	rc = save_errors_total && !last_save_time ? 1 : 0;
 out:
 	netfil_relay_close(relay);
 	metrics_stop(m);
+	web_close(web);
 	watch_close(&w);
 	mnl_socket_close(nl);
 	netfil_close(nf);

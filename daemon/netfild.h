@@ -29,10 +29,43 @@ void state_resume(const char *path);
  * names the file used. */
 int state_read(const char *path, char **text, size_t *len, const char **which);
 
+/* The live view and its page (web.c): /, /view and /events on the
+ * metrics server, read-only.  web_fd() may change after any call: poll
+ * the fd it gives now, and call web_events() when it is readable;
+ * web_tick() once a second. */
+#define WEB_STREAMS_MAX 32	/* /events streams open at once, all users */
+struct web;
+struct MHD_Connection;
+int web_open(const struct netfil_opts *opts, struct web **out);
+int web_fd(const struct web *w);
+void web_events(struct web *w);
+void web_tick(struct web *w);
+/* For metrics.c, once it has let the reader uid in: the reply to url
+ * queued (MHD_YES or MHD_NO), or -ENOENT when url is none of web's;
+ * *stream when the connection became an event stream. */
+int web_request(struct web *w, struct MHD_Connection *c, const char *url, const char *method,
+		uid_t uid, bool *stream);
+struct web_stats {
+	unsigned int streams;	/* open now */
+	uint64_t refused;	/* over a cap (503) */
+	uint64_t dropped;	/* fell STREAM_BACKLOG behind */
+};
+void web_stats(const struct web *w, struct web_stats *st);
+/* Queue a reply that takes body (malloc'd), with the headers every reply
+ * has (never cached, framed or sniffed; no referrer; no keep-alive) and,
+ * if csp, a Content-Security-Policy.  MHD_YES or MHD_NO. */
+int http_reply(struct MHD_Connection *c, unsigned int code, const char *type,
+	       char *body, size_t len, const char *csp);
+/* Ends every stream: before the server stops. */
+void web_stop(struct web *w);
+void web_close(struct web *w);
+
 /* /metrics (Prometheus text format) and /status (JSON) on 127.0.0.1:port,
- * readable by root and by members of read_gid (-1: root only). */
+ * readable by root and by members of read_gid (-1: root only); w (may be
+ * NULL) adds the page. */
 struct metrics;
-int metrics_start(struct netfil *nf, uint16_t port, gid_t read_gid, struct metrics **out);
+int metrics_start(struct netfil *nf, struct web *w, uint16_t port, gid_t read_gid,
+		  struct metrics **out);
 /* External polling: poll metrics_fd() for POLLIN for at most
  * metrics_timeout() ms (-1: no limit; m may be NULL), then call
  * metrics_run() after every poll, whatever it returned. */

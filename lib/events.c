@@ -68,6 +68,53 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: latches and events are
+ * stamped on the monotonic clock, people read the wall clock.
+ *
+ * The kernel keeps the two clocks a fixed distance apart (NTP slews both
+ * alike; only a step of the wall clock moves them apart), but no call
+ * reads both at one instant.  Two reads in a row are some 25 ns apart,
+ * yet an interrupt, a preemption or the hypervisor can come between them,
+ * and an offset taken from one pair is then short by as long as that
+ * lasted: milliseconds on a busy machine, every time derived from it as
+ * much off, and no two processes agreeing on a crossing time.  So the wall
+ * clock is read between two monotonic reads m1 <= m2, which puts the
+ * offset within [r - m2, r - m1]; the intersection of such brackets is no
+ * wider than the narrowest (a bracket stretched by a preemption merely
+ * fails to narrow it), and its middle comes out the same to a few ns in
+ * every process.  Reading goes on, within a bound, until the intersection
+ * is narrow: a pause of the whole machine may stretch every bracket of a
+ * few in a row.  A step of the wall clock between two brackets leaves
+ * them disjoint: the offset is then the new one, measured again from the
+ * bracket after the step.
+ */
+#define WALL_READS	32	/* brackets at least */
+#define WALL_MAX_READS	1024	/* at most (some 80 us with the vDSO) */
+#define WALL_NARROW	1000	/* ns: narrow enough to stop */
+
+int64_t nf_wall_offset(void)
+{
+	int64_t lo = INT64_MIN, hi = INT64_MAX, m1, r, m2;
+	int i;
+
+	for (i = 0; i < WALL_MAX_READS && (i < WALL_READS || hi - lo > WALL_NARROW); i++) {
+		m1 = (int64_t)clock_ns(CLOCK_MONOTONIC);
+		r = (int64_t)clock_ns(CLOCK_REALTIME);
+		m2 = (int64_t)clock_ns(CLOCK_MONOTONIC);
+		if (r - m2 > hi || r - m1 < lo) {	/* stepped */
+			lo = r - m2;
+			hi = r - m1;
+			continue;
+		}
+		if (r - m2 > lo)
+			lo = r - m2;
+		if (r - m1 < hi)
+			hi = r - m1;
+	}
+	return lo + (hi - lo) / 2;
+}
+
 static bool owner_alive(struct nf_globals *g, int i)
 {
 	uint64_t start;
@@ -173,8 +220,37 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return es->fn(&ev, es->ctx);
 }
 
+/* Every event type's bit */
+#define ALL_TYPES (((1u << NF_EV_MAX) - 1) & ~1u)
+
+/* The union of what live subscribers want, for the kernel side's
+ * subscribed(): under the lock. */
+static void recompute_want(struct nf_globals *g)
+{
+	__u32 want = 0;
+	int i;
+
+	for (i = 0; i < NF_MAX_SUBS; i++)
+		if ((g->subs_mask & (1u << i)) && owner_alive(g, i))
+			want |= g->sub_types[i] ?: ALL_TYPES;
+	__atomic_store_n(&g->want, want, __ATOMIC_SEQ_CST);
+}
+
 int netfil_events_open(struct netfil *nf, netfil_event_fn fn, void *ctx,
 		       struct netfil_events **out)
+{
+	return nf_events_open(nf, ALL_TYPES, fn, ctx, out);
+}
+
+int netfil_events_open_types(struct netfil *nf, uint32_t types, netfil_event_fn fn,
+			     void *ctx, struct netfil_events **out)
+{
+	types &= ALL_TYPES;
+	return nf_events_open(nf, types ?: ALL_TYPES, fn, ctx, out);
+}
+
+int nf_events_open(struct netfil *nf, uint32_t types, netfil_event_fn fn, void *ctx,
+		   struct netfil_events **out)
 {
 	struct netfil_events *es;
 	uint64_t start = 0;
@@ -188,7 +264,7 @@ int netfil_events_open(struct netfil *nf, netfil_event_fn fn, void *ctx,
 	es->fn = fn;
 	es->ctx = ctx;
 	es->rb_fd = -1;
-	es->wall_off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+	es->wall_off = nf_wall_offset();
 	netfil_proc_start(getpid(), &start);
 	es->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nf_sub", 0, 0,
 				   NF_SUB_RB_BYTES, NULL);
@@ -211,9 +287,11 @@ int netfil_events_open(struct netfil *nf, netfil_event_fn fn, void *ctx,
 		nf->g->sub_pid[i] = (__u32)getpid();
 		nf->g->sub_start[i] = start;
 		nf->g->sub_lost[i] = 0;
+		nf->g->sub_types[i] = types;
 		__atomic_or_fetch(&nf->g->subs_mask, 1u << i, __ATOMIC_SEQ_CST);
 		slot = i;
 	}
+	recompute_want(nf->g);
 	nf_unlock(nf);
 	if (slot == NF_MAX_SUBS) {
 		err = err ?: -EBUSY;
@@ -256,7 +334,7 @@ int netfil_events_poll(struct netfil_events *es, int timeout_ms)
 		int err;
 
 		ev.mono_ns = clock_ns(CLOCK_MONOTONIC);
-		ev.wall_ns = clock_ns(CLOCK_REALTIME);
+		ev.wall_ns = ev.mono_ns + (uint64_t)es->wall_off;	/* as the others' */
 		ev.lost.count = lost - es->lost_seen;
 		es->lost_seen = lost;
 		err = es->fn(&ev, es->ctx);
@@ -280,6 +358,7 @@ void netfil_events_close(struct netfil_events *es)
 					   __ATOMIC_SEQ_CST);
 			bpf_map_delete_elem(es->nf->subs_fd, &slot);
 			es->nf->g->sub_pid[slot] = 0;
+			recompute_want(es->nf->g);
 		}
 		nf_unlock(es->nf);
 	}

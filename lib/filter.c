@@ -612,18 +612,11 @@ static void to_match(const struct nf_filter_meta *meta, struct netfil_match *m)
 		memcpy(m->ifaces[i], meta->ifaces[i], NF_IFNAME_LEN);
 }
 
-/* CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: latches are stamped on the
- * monotonic clock, people read the wall clock. */
-static uint64_t wall_offset(void)
-{
-	struct timespec r, m;
+/* A get_slot() caller's wall offset, not read yet: it is read at the first
+ * latch met and kept, so that one listing has one offset. */
+#define WALL_UNREAD INT64_MIN
 
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return (uint64_t)((int64_t)(r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec));
-}
-
-static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
+static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f, int64_t *wall_off)
 {
 	struct nf_filter_cfg cfg = nf->cfg[slot];
 	struct nf_filter_state st;
@@ -663,7 +656,11 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 		f->dropped[i] = st.dropped[i];
 		f->exceeded[i] = st.latched[i] == cfg.epoch;
 		f->exceeded_at[i] = f->exceeded[i] ? st.latched_ns[i] : 0;
-		f->exceeded_wall[i] = f->exceeded_at[i] ? f->exceeded_at[i] + wall_offset() : 0;
+		if (!f->exceeded_at[i])
+			continue;
+		if (*wall_off == WALL_UNREAD)
+			*wall_off = nf_wall_offset();
+		f->exceeded_wall[i] = f->exceeded_at[i] + (uint64_t)*wall_off;
 	}
 	if (meta.kind == NF_KIND_IFACE) {
 		uint64_t here;
@@ -678,10 +675,11 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f)
 
 int netfil_filter_get(struct netfil *nf, uint32_t id, struct netfil_filter *f)
 {
+	int64_t wall_off = WALL_UNREAD;
 	__u32 slot;
 	int err = find_slot(nf, id, &slot);
 
-	return err ?: get_slot(nf, slot, f);
+	return err ?: get_slot(nf, slot, f, &wall_off);
 }
 
 static int cmp_filter(const void *a, const void *b)
@@ -693,12 +691,13 @@ static int cmp_filter(const void *a, const void *b)
 
 int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
 {
+	int64_t wall_off = WALL_UNREAD;
 	struct netfil_filter f;
 	int n = 0;
 	__u32 i;
 
 	for (i = 0; i < NF_MAX_FILTERS; i++) {
-		if (!nf->cfg[i].id || get_slot(nf, i, &f))
+		if (!nf->cfg[i].id || get_slot(nf, i, &f, &wall_off))
 			continue;
 		if (n < max)
 			out[n] = f;
@@ -715,13 +714,14 @@ int netfil_filter_list(struct netfil *nf, struct netfil_filter *out, int max)
 int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, unsigned int what)
 {
 	struct netfil_filter cur, *f = &cur;
+	int64_t wall_off = WALL_UNREAD;
 	struct nf_filter_meta meta;
 	struct nf_filter_cfg *cfg;
 	bool changed = false;
 	__u32 slot;
 	int err, i;
 
-	err = find_slot(nf, v->id, &slot) ?: get_slot(nf, slot, &cur);
+	err = find_slot(nf, v->id, &slot) ?: get_slot(nf, slot, &cur, &wall_off);
 	if (err)
 		return err;
 	for (i = 0; i < NF_LIM_MAX; i++)

@@ -122,6 +122,18 @@ void nf_period_meta(const struct netfil_period *p, int64_t now, struct nf_filter
  * CLOCK_MONOTONIC. */
 int nf_event_decode(const void *data, size_t size, int64_t wall_off,
 		    struct netfil_event *ev);
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC in ns, the same to a few ns in
+ * every process while the wall clock is not stepped (lib/events.c). */
+int64_t nf_wall_offset(void);
+
+/* Subscribe to the event types in types (bits of enum nf_ev_type, and
+ * NF_WANT_PROCS: the kernel side keeps nf_proc_bytes). */
+int nf_events_open(struct netfil *nf, uint32_t types, netfil_event_fn fn, void *ctx,
+		   struct netfil_events **out);
+
+/* json.c: {"in": a, "out": b}; a wall-clock time (ns) as RFC 3339, or null */
+json_t *nf_json_in_out(uint64_t a, uint64_t b);
+json_t *nf_json_wall(uint64_t ns);
 
 /* A filter event for the subscribers, if there are any. */
 void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);

@@ -10,7 +10,7 @@
 #include "internal.h"
 
 /* {"in": a, "out": b} */
-static json_t *in_out(uint64_t a, uint64_t b)
+json_t *nf_json_in_out(uint64_t a, uint64_t b)
 {
 	return json_pack("{s:I,s:I}", netfil_dir_name(NETFIL_IN), (json_int_t)a,
 			 netfil_dir_name(NETFIL_OUT), (json_int_t)b);
@@ -25,7 +25,7 @@ static void set_counter(json_t *o, enum netfil_counter c, json_t *v)
 }
 
 /* A wall-clock time as RFC 3339 UTC with milliseconds, or null. */
-static json_t *wall_json(uint64_t ns)
+json_t *nf_json_wall(uint64_t ns)
 {
 	char buf[64];
 
@@ -120,15 +120,15 @@ json_t *netfil_filter_json(const struct netfil_filter *f)
 		json_object_set_new(lim, netfil_limit_name((enum netfil_limit)i),
 				    json_integer((json_int_t)f->limit[i]));
 	json_object_set_new(o, "limits", lim);
-	set_counter(o, NETFIL_C_BYTES, in_out(f->bytes[0], f->bytes[1]));
-	set_counter(o, NETFIL_C_PACKETS, in_out(f->packets[0], f->packets[1]));
-	set_counter(o, NETFIL_C_DROPPED, in_out(f->dropped[0], f->dropped[1]));
+	set_counter(o, NETFIL_C_BYTES, nf_json_in_out(f->bytes[0], f->bytes[1]));
+	set_counter(o, NETFIL_C_PACKETS, nf_json_in_out(f->packets[0], f->packets[1]));
+	set_counter(o, NETFIL_C_DROPPED, nf_json_in_out(f->dropped[0], f->dropped[1]));
 	set_counter(o, NETFIL_C_EXCEEDED, json_pack("{s:b,s:b}", netfil_dir_name(NETFIL_IN),
 		    f->exceeded[0], netfil_dir_name(NETFIL_OUT), f->exceeded[1]));
-	set_counter(o, NETFIL_C_EXCEEDED_AT, in_out(f->exceeded_at[0], f->exceeded_at[1]));
+	set_counter(o, NETFIL_C_EXCEEDED_AT, nf_json_in_out(f->exceeded_at[0], f->exceeded_at[1]));
 	set_counter(o, NETFIL_C_EXCEEDED_TIME, json_pack("{s:o,s:o}",
-		    netfil_dir_name(NETFIL_IN), wall_json(f->exceeded_wall[0]),
-		    netfil_dir_name(NETFIL_OUT), wall_json(f->exceeded_wall[1])));
+		    netfil_dir_name(NETFIL_IN), nf_json_wall(f->exceeded_wall[0]),
+		    netfil_dir_name(NETFIL_OUT), nf_json_wall(f->exceeded_wall[1])));
 	if (f->redirect.family) {
 		const struct netfil_redirect *r = &f->redirect;
 		char url[NETFIL_URL_LEN];

@@ -226,3 +226,40 @@ void netfil_format_size_human(uint64_t bytes, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.1f%s", x, units[u]);
 }
+
+/* The kernel's TCP_* states, as ss(8) spells them, lower case */
+static const char *const tcp_state_names[] = {
+	[1] = "established", [2] = "syn-sent", [3] = "syn-recv", [4] = "fin-wait-1",
+	[5] = "fin-wait-2", [6] = "time-wait", [7] = "closed", [8] = "close-wait",
+	[9] = "last-ack", [10] = "listen", [11] = "closing", [12] = "new-syn-recv",
+};
+
+const char *netfil_sock_state_name(int proto, int state)
+{
+	if (proto == IPPROTO_UDP)	/* the kernel marks a connected one established */
+		return state == 1 ? "connected" : "open";
+	return NAME(tcp_state_names, state);
+}
+
+/* The live view's status: the words beside its colours */
+static const char *const view_state_names[] = {
+	[NETFIL_VIEW_ON] = "on", [NETFIL_VIEW_OFF] = "off",
+	[NETFIL_VIEW_DOWN] = "not loaded", [NETFIL_VIEW_ERROR] = "error",
+};
+static const char *const sort_names[] = {
+	[NETFIL_SORT_RATE] = "rate", [NETFIL_SORT_TOTAL] = "total",
+	[NETFIL_SORT_PID] = "pid", [NETFIL_SORT_NAME] = "name",
+};
+
+const char *netfil_view_state_name(enum netfil_view_state s) { return NAME(view_state_names, s); }
+const char *netfil_view_sort_name(enum netfil_view_sort s) { return NAME(sort_names, s); }
+
+int netfil_view_sort_parse(const char *s)
+{
+	return lookup(sort_names, NETFIL_SORT_COUNT, s);
+}
+
+int netfil_view_state_parse(const char *s)
+{
+	return lookup(view_state_names, NETFIL_VIEW_ERROR + 1, s);
+}

@@ -246,6 +246,13 @@ struct netfil_events;
  * -EBUSY: all slots taken by live subscribers. */
 int netfil_events_open(struct netfil *nf, netfil_event_fn fn, void *ctx,
 		       struct netfil_events **out);
+/* The same for the types in mask only (NETFIL_EVENT_BIT(type) ORed; 0:
+ * every type): the kernel side builds no event that nobody wants, so a
+ * subscriber to filter events costs nothing per connection.  Loss is
+ * reported whatever the mask. */
+#define NETFIL_EVENT_BIT(type) (1u << (type))
+int netfil_events_open_types(struct netfil *nf, uint32_t mask, netfil_event_fn fn,
+			     void *ctx, struct netfil_events **out);
 /* A file descriptor that polls readable when events wait, for the
  * caller's own event loop; then call netfil_events_poll(ev, 0). */
 int netfil_events_fd(const struct netfil_events *ev);
@@ -638,6 +645,131 @@ int netfil_proxy_filters(struct netfil *nf);
  * the live relay's own address (a loop); else 0. */
 int netfil_redirect_check(struct netfil *nf, const struct netfil_redirect *r,
 			  struct netfil_err *err);
+
+/* ---- sockets and the live view (lib/view.c) ------------------------------ */
+
+/* A socket netfil governs, live: what it moved so far (the counters its
+ * close event will report).  Read from every network namespace. */
+struct netfil_socket {
+	uint64_t sock_id;	/* its cookie, as in events */
+	uint64_t netns;		/* the cookie of its network namespace */
+	uint32_t pid, tgid, uid;
+	uint64_t start_ns;	/* the owner's start, ns since boot */
+	char comm[16];
+	int family, proto;
+	uint8_t laddr[16], raddr[16];	/* raddr: a redirected socket's original destination */
+	uint16_t lport, rport;
+	int state;		/* the kernel's TCP_* (UDP: 7 unconnected, 1 connected) */
+	uint32_t redirect;	/* the redirecting filter; 0: none */
+	uint64_t bytes[2], packets[2];	/* enum netfil_dir */
+	uint64_t created_ns;	/* CLOCK_MONOTONIC */
+};
+/* Every governed socket, in a malloc'd *out: how many, or -errno. */
+int netfil_socket_list(struct netfil *nf, struct netfil_socket **out);
+/* "established", "listen", ...; UDP: "open", "connected" */
+const char *netfil_sock_state_name(int proto, int state);
+
+/* The first period boundary after now (0: no period). */
+int64_t netfil_period_next(const struct netfil_period *p, int64_t now);
+
+/*
+ * The live view: one model of what netfil is doing, for netfil top and
+ * netfild's page alike.  It owns its handle on netfil (opened again when
+ * netfil is loaded later, dropped when it is unloaded), samples the
+ * filters and every governed socket at each netfil_view_update(), and
+ * keeps per-process totals from the sockets and their close events, so
+ * that a process's totals outlive it until netfil_view_clear().
+ */
+enum netfil_view_state {
+	NETFIL_VIEW_ON = 0,	/* loaded, every filter on: green */
+	NETFIL_VIEW_OFF,	/* loaded, some filter off: red */
+	NETFIL_VIEW_DOWN,	/* not loaded: grey */
+	NETFIL_VIEW_ERROR,	/* cannot be read (err says why): grey */
+};
+enum netfil_view_sort { NETFIL_SORT_RATE = 0, NETFIL_SORT_TOTAL, NETFIL_SORT_PID,
+			NETFIL_SORT_NAME, NETFIL_SORT_COUNT };
+
+struct netfil_view_filter {
+	struct netfil_filter f;
+	char match[512];	/* netfil_format_match() */
+	char period[64];	/* netfil_format_period() */
+	double rate[2];		/* admitted bytes/s, enum netfil_dir */
+	int64_t next_reset;	/* seconds since the epoch; 0: no period */
+	/* the last n_hist rates, oldest first, one per second */
+	unsigned int n_hist;
+	const float *hist[2];
+};
+struct netfil_view_proc {
+	uint32_t tgid, uid;
+	char user[32];		/* the uid's name, else its number */
+	char comm[16];
+	char exe[256];		/* "" when it could not be read */
+	uint64_t bytes[2];	/* every socket's, closed ones included */
+	double rate[2];
+	unsigned int conns;	/* open sockets (listeners not counted) */
+	bool exited;
+};
+struct netfil_view_conn {
+	struct netfil_socket s;
+	char local[64], remote[64];	/* "10.0.0.1:80", "[::1]:80" */
+	char state[16];		/* netfil_sock_state_name(), or "closed" */
+	double rate[2];
+	bool closed;		/* shown for a while after it closed */
+};
+struct netfil_view_data {
+	enum netfil_view_state state;
+	int err;		/* NETFIL_VIEW_ERROR: the -errno */
+	char error[128];	/* ... and in words */
+	struct netfil_status status;	/* valid unless DOWN or ERROR */
+	bool events;		/* subscribed to the event stream */
+	uint64_t lost;		/* events this view lost */
+	uint64_t wall_ns;	/* when sampled */
+	enum netfil_view_sort sort;
+	char source[128];	/* "": this host's kernel; else where the model came from */
+	int n_filters, n_procs, n_conns;
+	const struct netfil_view_filter *filters;	/* id order */
+	const struct netfil_view_proc *procs;		/* in sort order */
+	const struct netfil_view_conn *conns;		/* by process, then id */
+};
+struct netfil_view_opts {
+	unsigned int history;	/* seconds of rates kept per filter; 0: 300 */
+	unsigned int max_procs;	/* processes kept (exited ones go first); 0: 1024 */
+	bool no_sockets;	/* filters only: no socket walk, no subscription */
+};
+struct netfil_view;
+/* Never fails for want of netfil: the view is then DOWN or ERROR. */
+int netfil_view_open(const struct netfil_opts *opts, const struct netfil_view_opts *vo,
+		     struct netfil_view **out);
+/* netfil's handle while it is loaded and readable, else NULL. */
+struct netfil *netfil_view_netfil(struct netfil_view *v);
+/* Polls readable when events wait (-1: none; it may change at each
+ * netfil_view_update()); then call netfil_view_events(): 1 when a filter
+ * changed or crossed a limit (update at once), else 0, or -errno. */
+int netfil_view_fd(const struct netfil_view *v);
+int netfil_view_events(struct netfil_view *v);
+/* Take a sample now (at least once a second; rates are over the time
+ * since the last sample at least half a second old). */
+int netfil_view_update(struct netfil_view *v);
+void netfil_view_sort(struct netfil_view *v, enum netfil_view_sort s);
+/* Processing only sockets when wanted (netfild: while a page is open). */
+int netfil_view_set_sockets(struct netfil_view *v, bool on);
+/* Forget exited processes and their totals. */
+void netfil_view_clear(struct netfil_view *v);
+const struct netfil_view_data *netfil_view_data(const struct netfil_view *v);
+/* The model as JSON (netfil top --once -j, netfild's /view and /events):
+ * filters in the shape of netfil_filter_json() plus rate, usage,
+ * next_reset and, with NETFIL_VIEW_HISTORY, history. */
+#define NETFIL_VIEW_HISTORY 1u
+json_t *netfil_view_json(const struct netfil_view *v, unsigned int flags);
+/* Take the model from doc, netfil_view_json()'s shape (netfild's /view:
+ * a read-only view for users who may not read the kernel's maps), and
+ * say it came from source.  -EINVAL for a document of another shape. */
+int netfil_view_set_json(struct netfil_view *v, const json_t *doc, const char *source);
+void netfil_view_close(struct netfil_view *v);
+const char *netfil_view_state_name(enum netfil_view_state s);	/* on, off, not loaded, error */
+const char *netfil_view_sort_name(enum netfil_view_sort s);	/* rate, total, pid, name */
+int netfil_view_sort_parse(const char *s);
+int netfil_view_state_parse(const char *s);
 
 #ifdef __cplusplus
 }

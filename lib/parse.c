@@ -150,8 +150,13 @@ int netfil_format_prefix(const struct netfil_match *m, char *buf, size_t len)
 	char a[INET6_ADDRSTRLEN];
 	int max = m->family == AF_INET ? 32 : 128;
 
-	if (!inet_ntop(m->family, m->addr, a, sizeof(a)))
-		return -errno;
+	if (!inet_ntop(m->family, m->addr, a, sizeof(a))) {
+		int err = -errno;
+
+		if (len)	/* callers print buf whatever happened */
+			buf[0] = '\0';
+		return err;
+	}
 	if (m->prefixlen == max)
 		snprintf(buf, len, "%s", a);
 	else

@@ -136,7 +136,8 @@ void nf_period_meta(const struct netfil_period *p, int64_t now, struct nf_filter
 	meta->period_last = p->last ? p->last : netfil_period_boundary(p, now);
 }
 
-int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now)
+/* The boundary at or before now, or (next) the first one after it. */
+static int64_t boundary(const struct netfil_period *p, int64_t now, bool next)
 {
 	time_t t = (time_t)now;
 	struct tm tm;
@@ -145,11 +146,24 @@ int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now)
 	if (p->every == NETFIL_PERIOD_NONE || !localtime_r(&t, &tm))
 		return 0;
 	if (p->every == NETFIL_HOURLY)
-		return hourly_boundary(p, now, &tm);
+		return hourly_boundary(p, now, &tm) + (next ? 3600 : 0);
 	b = boundary_at(p, &tm, 0);
 	/* this hour's/day's/... boundary may still be ahead: then it is the
-	 * previous one */
+	 * next one, and the current one the previous; back -1 is the
+	 * day/week/month after */
+	if (next)
+		return b > now ? b : boundary_at(p, &tm, -1);
 	return b > now ? boundary_at(p, &tm, 1) : b;
+}
+
+int64_t netfil_period_boundary(const struct netfil_period *p, int64_t now)
+{
+	return boundary(p, now, false);
+}
+
+int64_t netfil_period_next(const struct netfil_period *p, int64_t now)
+{
+	return boundary(p, now, true);
 }
 
 int netfil_roll(struct netfil *nf, int64_t now)

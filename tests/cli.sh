@@ -17,7 +17,7 @@ cli_cleanup() {
 trap cli_cleanup EXIT
 trap 'exit 1' INT TERM
 
-OBJECTS="filter sysctl events run save restore roll batch load unload status reaper help"
+OBJECTS="filter sysctl events top run save restore roll batch load unload status reaper help"
 
 # run_cli ARGS...: $OUT, $ERR and $RC of one netfil command
 run_cli() {

@@ -37,16 +37,6 @@ cleanup_f() {
 	cleanup
 }
 
-# poll_until SECONDS CMD...: true once CMD succeeds, tried every 50 ms.
-poll_until() {
-	local end=$(( $(date +%s%N) + $1 * 1000000000 ))
-	shift
-	until "$@" 2>/dev/null; do
-		[ "$(date +%s%N)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -77,6 +77,16 @@ no_nf_progs() {
 	return 0
 }
 
+# poll_until SECONDS CMD...: true once CMD succeeds, tried every 50 ms.
+poll_until() {
+	local end=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
 # wait_file PATH: bounded wait for a file a background process creates.
 wait_file() {
 	local i

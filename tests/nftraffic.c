@@ -6,7 +6,7 @@
  *   nftraffic source tcp ADDR PORT BYTES [--idle MS]      serve BYTES per client
  *   nftraffic send   tcp|udp ADDR PORT BYTES [options]    upload BYTES
  *   nftraffic fetch  tcp ADDR PORT [options]              download until EOF
- *   options: --chunk N  --timeout MS  --wait FILE (connect, then wait until
+ *   options: --chunk N  --rate BYTES_PER_S (send)  --timeout MS  --wait FILE (connect, then wait until
  *            FILE can be read before moving data)  --ready FILE (created
  *            once listening or connected)  --done FILE (sink: the idle
  *            clock starts only once FILE exists, i.e. the sender is done,
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 static long chunk = 16384, timeout_ms = 5000, idle_ms = 2000;
+static long rate;	/* send: bytes per second, 0: as fast as it goes */
 static const char *wait_file, *ready_file, *done_file;
 
 static long now_ms(void)
@@ -302,6 +303,9 @@ static int do_send(int type, const char *addr, const char *port, long long bytes
 			break;
 		}
 		sent += n;
+		/* paced: never ahead of rate, so a live view sees a steady flow */
+		while (rate && sent * 1000 / rate > now_ms() - start && now_ms() < deadline)
+			poll(NULL, 0, 10);
 	}
 	/* TCP: the data is only delivered once the peer has acknowledged it;
 	 * wait for that (bounded) so "sent" means "left this host". */
@@ -345,6 +349,8 @@ int main(int argc, char **argv)
 			chunk = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
 			timeout_ms = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
+			rate = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--idle") && i + 1 < argc)
 			idle_ms = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--done") && i + 1 < argc)

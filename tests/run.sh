@@ -8,7 +8,8 @@
 #   4. 2 and 3 again with the ASan+UBSan builds of the CLI, daemon and
 #      library
 #   5. netfild's /metrics while another user floods it, both builds
-#   6. the benchmark suite in smoke mode: every measurement runs once and
+#   6. the live views: netfil top in tmux, netfild's page in Chromium
+#   7. the benchmark suite in smoke mode: every measurement runs once and
 #      must produce a number (speed is never judged here)
 # Each part runs in its own cgroup, pin directory and namespaces and cleans
 # up after itself.  The last line is the total "N passed, N failed".
@@ -81,11 +82,20 @@ part "cli (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/cli.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/netfild.sh
+part "top: the terminal view in tmux" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" \
+	tests/top.sh
+part "top (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/top.sh
+part "web: netfild's page in headless Chromium" env NETFIL="$PWD/build/netfil" \
+	NETFILD="$PWD/build/netfild" tests/web.sh
+part "web (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/web.sh
 part "netfild: /metrics under a flood" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" \
 	tests/http_flood.sh
 part "netfild: /metrics under a flood (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	NETFILD="$PWD/build/asan/netfild" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1 tests/http_flood.sh
+part "bench: live views, smoke (each measurement yields a number)" bench/view.sh --smoke
 part "bench: smoke (each measurement yields a number)" bench/bench.sh --smoke --json build/bench-smoke.json
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -227,6 +227,17 @@ static void test_literal(void)
 	expect(&p, 1736463600 /* 2025-01-10 00:00 CET */, 1734130800, "literal month");
 }
 
+/* Any period, and any time from 2020 to 2030. */
+static struct netfil_period any_period(uint64_t *seed, int64_t *now)
+{
+	struct netfil_period p = per((enum netfil_every)(1 + unit_rand(seed) % 4),
+				     (int)(unit_rand(seed) % 7), (int)(1 + unit_rand(seed) % 31),
+				     (int)(unit_rand(seed) % 24), (int)(unit_rand(seed) % 60));
+
+	*now = 1577836800 + (int64_t)(unit_rand(seed) % (10ULL * 365 * 86400));
+	return p;
+}
+
 /* What holds for any period at any time: the boundary is at or before
  * now, is itself a boundary, and is not older than one period. */
 static void test_random(void)
@@ -236,11 +247,8 @@ static void test_random(void)
 	int i, bad = 0;
 
 	for (i = 0; i < 4000 && bad < 5; i++) {
-		struct netfil_period p = per((enum netfil_every)(1 + unit_rand(&seed) % 4),
-					     (int)(unit_rand(&seed) % 7), (int)(1 + unit_rand(&seed) % 31),
-					     (int)(unit_rand(&seed) % 24), (int)(unit_rand(&seed) % 60));
-		/* 2020 to 2030 */
-		int64_t now = 1577836800 + (int64_t)(unit_rand(&seed) % (10ULL * 365 * 86400));
+		int64_t now;
+		struct netfil_period p = any_period(&seed, &now);
 		int64_t b = netfil_period_boundary(&p, now);
 
 		if (p.every == NETFIL_HOURLY)
@@ -255,11 +263,34 @@ static void test_random(void)
 	}
 }
 
+/* The next boundary: after now, itself a boundary, and nothing between:
+ * the boundary of the instant before it is the current one. */
+static void test_next(void)
+{
+	uint64_t seed = 0x7e47;
+	int i, bad = 0;
+
+	for (i = 0; i < 4000 && bad < 5; i++) {
+		int64_t now;
+		struct netfil_period p = any_period(&seed, &now);
+		int64_t n = netfil_period_next(&p, now);
+
+		if (n <= now || netfil_period_boundary(&p, n) != n ||
+		    netfil_period_boundary(&p, n - 1) != netfil_period_boundary(&p, now)) {
+			ASSERT_TRUE(0, "(%s) every %d wday %d mday %d %02d:%02d at %lld: next %lld",
+				    zone, p.every, p.wday, p.mday, p.hour, p.minute,
+				    (long long)now, (long long)n);
+			bad++;
+		}
+	}
+}
+
 static void test_none(void)
 {
 	struct netfil_period p = {};
 
 	ASSERT_EQ(netfil_period_boundary(&p, 1700000000), 0, "no period");
+	ASSERT_EQ(netfil_period_next(&p, 1700000000), 0, "no next");
 }
 
 int main(void)
@@ -291,6 +322,7 @@ int main(void)
 		ZONE_TEST(test_monthly_short);
 		ZONE_TEST(test_literal);
 		ZONE_TEST(test_random);
+		ZONE_TEST(test_next);
 	}
 	RUN_TEST(test_none);
 	return TEST_SUMMARY();
