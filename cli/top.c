@@ -320,10 +320,6 @@ static void act(struct top *t, int key)
 	unsigned int what = 0;
 	int err, l;
 
-	if (t->remote) {
-		snprintf(t->msg, sizeof(t->msg), "read-only: changing filters needs root");
-		return;
-	}
 	if (t->sel[P_FILTERS] >= d->n_filters || !nf) {
 		snprintf(t->msg, sizeof(t->msg), "no filter selected");
 		return;

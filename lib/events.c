@@ -60,7 +60,7 @@ int netfil_event_type_parse(const char *name)
 	return -EINVAL;
 }
 
-static uint64_t clock_ns(clockid_t id)
+uint64_t nf_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
@@ -99,9 +99,9 @@ int64_t nf_wall_offset(void)
 	int i;
 
 	for (i = 0; i < WALL_MAX_READS && (i < WALL_READS || hi - lo > WALL_NARROW); i++) {
-		m1 = (int64_t)clock_ns(CLOCK_MONOTONIC);
-		r = (int64_t)clock_ns(CLOCK_REALTIME);
-		m2 = (int64_t)clock_ns(CLOCK_MONOTONIC);
+		m1 = (int64_t)nf_clock_ns(CLOCK_MONOTONIC);
+		r = (int64_t)nf_clock_ns(CLOCK_REALTIME);
+		m2 = (int64_t)nf_clock_ns(CLOCK_MONOTONIC);
 		if (r - m2 > hi || r - m1 < lo) {	/* stepped */
 			lo = r - m2;
 			hi = r - m1;
@@ -333,7 +333,7 @@ int netfil_events_poll(struct netfil_events *es, int timeout_ms)
 		struct netfil_event ev = { .type = NETFIL_EV_LOST };
 		int err;
 
-		ev.mono_ns = clock_ns(CLOCK_MONOTONIC);
+		ev.mono_ns = nf_clock_ns(CLOCK_MONOTONIC);
 		ev.wall_ns = ev.mono_ns + (uint64_t)es->wall_off;	/* as the others' */
 		ev.lost.count = lost - es->lost_seen;
 		es->lost_seen = lost;

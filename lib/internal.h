@@ -4,6 +4,7 @@
 #define LIBNETFIL_INTERNAL_H
 
 #include <limits.h>
+#include <time.h>
 #include "netfil.h"
 #include "../bpf/netfil_abi.h"
 #include "abi.h"
@@ -125,6 +126,8 @@ int nf_event_decode(const void *data, size_t size, int64_t wall_off,
 /* CLOCK_REALTIME minus CLOCK_MONOTONIC in ns, the same to a few ns in
  * every process while the wall clock is not stepped (lib/events.c). */
 int64_t nf_wall_offset(void);
+/* A clock's reading in ns (events.c). */
+uint64_t nf_clock_ns(clockid_t id);
 
 /* Subscribe to the event types in types (bits of enum nf_ev_type, and
  * NF_WANT_PROCS: the kernel side keeps nf_proc_bytes). */

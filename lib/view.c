@@ -256,12 +256,23 @@ struct netfil_view {
 	struct netfil_view_conn *cpub;
 };
 
-static uint64_t mono_ns(void)
+/* The indexes again after the arrays moved, with room for extra more. */
+static int reindex_procs(struct netfil_view *v, unsigned int extra)
 {
-	struct timespec ts;
+	int i, err = idx_reset(&v->pidx, (unsigned int)v->np + extra);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	for (i = 0; !err && i < v->np; i++)
+		idx_put(&v->pidx, v->p[i].pub.tgid, i);
+	return err;
+}
+
+static int reindex_conns(struct netfil_view *v, unsigned int extra)
+{
+	int i, err = idx_reset(&v->cidx, (unsigned int)v->nc + extra);
+
+	for (i = 0; !err && i < v->nc; i++)
+		idx_put(&v->cidx, v->c[i].pub.s.sock_id, i);
+	return err;
 }
 
 static int grow(void **arr, int *cap, int want, size_t size)
@@ -308,12 +319,8 @@ static struct vproc *proc_get(struct netfil_view *v, uint32_t tgid, uint32_t uid
 		return &v->p[i];
 	if (grow((void **)&v->p, &v->p_cap, v->np + 1, sizeof(*v->p)))
 		return NULL;
-	if (v->pidx.cap < 2 * (unsigned int)(v->np + 1) + 2) {	/* rebuild, larger */
-		if (idx_reset(&v->pidx, (unsigned int)v->np + 64))
-			return NULL;
-		for (i = 0; i < v->np; i++)
-			idx_put(&v->pidx, v->p[i].pub.tgid, i);
-	}
+	if (v->pidx.cap < 2 * (unsigned int)(v->np + 1) + 2 && reindex_procs(v, 64))
+		return NULL;	/* (rebuilt larger) */
 	p = &v->p[v->np];
 	memset(p, 0, sizeof(*p));
 	p->pub.tgid = tgid;
@@ -454,9 +461,7 @@ void netfil_view_clear(struct netfil_view *v)
 			bpf_map_delete_elem(v->procs_fd, &key);
 	}
 	v->np = k;
-	if (!idx_reset(&v->pidx, (unsigned int)k))
-		for (i = 0; i < k; i++)
-			idx_put(&v->pidx, v->p[i].pub.tgid, i);
+	reindex_procs(v, 0);
 }
 
 static void clear_map(int fd)
@@ -626,12 +631,8 @@ static struct vconn *conn_get(struct netfil_view *v, const struct netfil_socket 
 		return &v->c[i];
 	if (grow((void **)&v->c, &v->c_cap, v->nc + 1, sizeof(*v->c)))
 		return NULL;
-	if (v->cidx.cap < 2 * (unsigned int)(v->nc + 1) + 2) {
-		if (idx_reset(&v->cidx, (unsigned int)v->nc + 256))
-			return NULL;
-		for (i = 0; i < v->nc; i++)
-			idx_put(&v->cidx, v->c[i].pub.s.sock_id, i);
-	}
+	if (v->cidx.cap < 2 * (unsigned int)(v->nc + 1) + 2 && reindex_conns(v, 256))
+		return NULL;
 	c = &v->c[v->nc];
 	memset(c, 0, sizeof(*c));
 	c->pub.s = *s;
@@ -732,9 +733,7 @@ static void trim_procs(struct netfil_view *v)
 			else
 				v->p[k++] = v->p[i];
 		v->np = k;
-		if (!idx_reset(&v->pidx, (unsigned int)v->np))
-			for (i = 0; i < v->np; i++)
-				idx_put(&v->pidx, v->p[i].pub.tgid, i);
+		reindex_procs(v, 0);
 	}
 	free(at);
 }
@@ -840,9 +839,7 @@ static int update_sockets(struct netfil_view *v, double dt)
 		v->c[k++] = *c;
 	}
 	v->nc = k;
-	if (!idx_reset(&v->cidx, (unsigned int)k))
-		for (i = 0; i < k; i++)
-			idx_put(&v->cidx, v->c[i].pub.s.sock_id, i);
+	reindex_conns(v, 0);
 	for (i = 0; i < v->np; i++) {
 		struct vproc *p = &v->p[i];
 		uint64_t start;
@@ -868,7 +865,7 @@ static int update_sockets(struct netfil_view *v, double dt)
 int netfil_view_update(struct netfil_view *v)
 {
 	struct timespec ts;
-	uint64_t now = mono_ns();
+	uint64_t now = nf_clock_ns(CLOCK_MONOTONIC);
 	double dt;
 	int err;
 
