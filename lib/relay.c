@@ -43,7 +43,9 @@
 #define PIPE_SIZE	(1 << 20)	/* asked for; the default 64 KiB if refused */
 #define CHUNK_READ	(32 << 10)	/* read at once on the chunk path ... */
 #define CHUNK_CAP	(64 << 10)	/* ... with room for on_data to grow it */
+#ifndef PUMP_ROUNDS
 #define PUMP_ROUNDS	16		/* per direction and event: others get a turn */
+#endif
 #define ACCEPT_BATCH	64
 #define UDP_BATCH	64
 #define UDP_QUEUE	16		/* datagrams held while a session's handshake runs */
@@ -559,13 +561,7 @@ static int dir_pump(struct netfil_relay *r, struct conn *c, enum netfil_dir i)
 				moved = true;
 			}
 		}
-		if (d->eof) {
-			if (d->off == d->len && !d->in_pipe) {
-				shutdown(dst, SHUT_WR);
-				d->shut = true;
-				break;
-			}
-		} else if (c->path == NETFIL_RELAY_SPLICE) {
+		if (c->path == NETFIL_RELAY_SPLICE) {
 			if (d->buf && d->off == d->len) {	/* the chunk path's, no longer used */
 				free(d->buf);
 				d->buf = NULL;
@@ -604,6 +600,13 @@ static int dir_pump(struct netfil_relay *r, struct conn *c, enum netfil_dir i)
 			} else if (errno != EAGAIN && errno != EINTR) {
 				return -errno;
 			}
+		}
+		/* in the round that read the end: a direction left at eof with
+		 * nothing to send has no event to come back to it */
+		if (d->eof && d->off == d->len && !d->in_pipe) {
+			shutdown(dst, SHUT_WR);
+			d->shut = true;
+			break;
 		}
 		if (!moved)
 			break;

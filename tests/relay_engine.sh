@@ -361,7 +361,7 @@ test_microsocks_v4() {
 		lt "$before" "$(nlines "$TMP"/http4.log '^10.79.2.1 ')"
 	in_a curl -sS -g --max-time 10 -o "$TMP"/got "http://[::1]:${R6##*:}/hello"
 	check "$PFX""microsocks v4: through the relay's ::1 listener" cmp -s "$TMP"/got "$TMP"/www/hello
-	until_st active -eq 0
+	check "$PFX""microsocks v4: every connection closed" until_st active -eq 0
 	check "$PFX""microsocks v4: counted" eq "$(st accepted)/$(st proxy_errors)/$(st refused)" "2/0/0"
 	check "$PFX""microsocks v4: bytes in" le $SIZE "$(st bytes_in)"
 	check "$PFX""microsocks v4: splice path (on_data never called)" eq "$(st chunk_in)" 0
@@ -400,7 +400,7 @@ test_dante_auth() {
 	engine dante-half --origin 10.79.2.2:$ECHO --proxy "socks5://10.79.1.2:$DANTE" || return
 	out=$(tool tcp "$R4" 2000000 same half 2>&1)
 	check "$PFX""dante: half-close, the echo of 2 MB comes back whole" contains "$out" "ok 2000000 2000000"
-	until_st active -eq 0
+	check "$PFX""dante half-close: every connection closed" until_st active -eq 0
 	check "$PFX""dante: half-close, both directions counted" eq "$(st bytes_out)/$(st bytes_in)" \
 		"2000000/2000000"
 	stop_engine
@@ -448,21 +448,21 @@ test_chunk() {
 		--chunk upper || return
 	out=$(tool tcp "$R4" 5000000 upper 2>&1)
 	check "$PFX""chunk upper: the origin echoed what on_data made of it" contains "$out" "ok 5000000 5000000"
-	until_st active -eq 0
+	check "$PFX""chunk upper: every connection closed" until_st active -eq 0
 	check "$PFX""chunk upper: on_data saw every byte out" eq "$(st chunk_out)" 5000000
 	check "$PFX""chunk upper: and every byte in" eq "$(st chunk_in)" 5000000
 	stop_engine
 	engine chunk-count --origin 10.79.2.2:$HTTP --proxy socks5://10.79.1.2:$MS --chunk count || return
 	in_a curl -sS --max-time 60 -o "$TMP"/got "http://$R4/big"
 	check "$PFX""chunk count (microsocks): 20 MB intact" eq "$(sha "$TMP"/got)" "$(sha "$TMP"/www/big)"
-	until_st active -eq 0
+	check "$PFX""chunk count: every connection closed" until_st active -eq 0
 	check "$PFX""chunk count: on_data saw every byte in" eq "$(st chunk_in)" "$(st bytes_in)"
 	stop_engine
 	engine chunk-double --origin 10.79.2.2:$ECHO --proxy "socks5://10.79.1.2:$DANTE" \
 		--chunk double || return
 	out=$(tool tcp "$R4" 3000000 double 2>&1)
 	check "$PFX""chunk double: on_data grew every chunk (dante)" contains "$out" "ok 3000000 6000000"
-	until_st active -eq 0
+	check "$PFX""chunk double: every connection closed" until_st active -eq 0
 	check "$PFX""chunk double: forwarded bytes counted after on_data" eq "$(st bytes_in)" 6000000
 	stop_engine
 }
