@@ -143,6 +143,15 @@ struct netfil_redirect {
 	int proto;		/* 0, IPPROTO_TCP, IPPROTO_UDP */
 };
 
+/* Per-packet verdicts (lib/queue.c): the filter's packets go to its
+ * NFQUEUE in the network namespace where it was added, where a client
+ * (netfil_packets_open) answers for each.  NEW: only the packets that
+ * open a flow (TCP SYN, a UDP flow's first datagram); ALL: every one.
+ * With no client, fail open lets them pass; fail closed drops them and
+ * refuses the covered processes' new connections at connect(). */
+enum netfil_queue_mode { NETFIL_QUEUE_NONE = 0, NETFIL_QUEUE_NEW, NETFIL_QUEUE_ALL };
+#define NETFIL_QUEUE_TIMEOUT_MS 1000	/* a held packet's default wait */
+
 struct netfil_filter {
 	uint32_t id;
 	struct netfil_match match;
@@ -770,6 +779,64 @@ const char *netfil_view_state_name(enum netfil_view_state s);	/* on, off, not lo
 const char *netfil_view_sort_name(enum netfil_view_sort s);	/* rate, total, pid, name */
 int netfil_view_sort_parse(const char *s);
 int netfil_view_state_parse(const char *s);
+
+/* ---- per-packet verdicts (lib/packets.c) ------------------------------- */
+/* Under construction: lib/packets.c and lib/nft.c are built and tested
+ * on their own (make queue-check) and join libnetfil with lib/queue.c,
+ * which ties a filter's `queue` setting to its rules and its client. */
+/* What a handler answers.  DELAY holds the packet until
+ * netfil_packets_verdict() (or the filter's timeout, which applies its
+ * fail policy).  ALLOW_FLOW allows it and every later packet of its flow
+ * in the kernel, without asking again. */
+enum netfil_verdict { NETFIL_V_ALLOW = 0, NETFIL_V_DROP, NETFIL_V_DELAY, NETFIL_V_ALLOW_FLOW };
+struct netfil_packet {
+	uint32_t id;		/* for netfil_packets_verdict() */
+	uint32_t filter;	/* the filter whose queue it came through */
+	enum netfil_dir dir;	/* out: sent by this host; in: received */
+	uint32_t ifindex;	/* out: the outgoing interface; in: incoming */
+	char ifname[16];
+	int family;		/* AF_INET, AF_INET6 */
+	int proto;		/* IPPROTO_TCP, IPPROTO_UDP, ... */
+	uint8_t saddr[16], daddr[16];	/* IPv4: the first 4 bytes */
+	uint16_t sport, dport;	/* host order; 0: no ports */
+	bool flow_new;		/* opens a flow: a TCP SYN, a UDP flow's first */
+	/* the local socket's owner, when the packet has one (has_sock) */
+	bool has_sock;
+	uint32_t pid, tgid, uid;
+	char comm[16];
+	uint64_t sock_id;	/* the socket's cookie, as in events */
+	uint32_t len;		/* the whole packet at L3 (GSO: all segments) */
+	uint32_t caplen;	/* bytes in data */
+	const uint8_t *data;	/* from the IP header; valid in the handler only */
+};
+typedef enum netfil_verdict (*netfil_packet_fn)(const struct netfil_packet *p, void *ctx);
+struct netfil_packets;
+struct netfil_packets_stats {
+	uint64_t packets, allowed, dropped, delayed;
+	uint64_t held;		/* delayed and still waiting */
+	uint64_t timed_out;	/* held past the timeout: the fail policy answered */
+	uint64_t lost;		/* the kernel could not queue them (full, no room) */
+};
+/* Become the client of filter_id's queue in the caller's network
+ * namespace.  -ENOENT: no such filter; -EINVAL: it has no queue;
+ * -EBUSY: another client holds it; -EXDEV: its rules are in another
+ * namespace. */
+int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn fn, void *ctx,
+			struct netfil_packets **pq);
+/* Polls readable when packets wait or a held packet's time is up. */
+int netfil_packets_fd(const struct netfil_packets *pq);
+/* Handle what waits, without blocking: packets handled, or -errno.
+ * Verdicts are sent in batches, when the socket runs dry. */
+int netfil_packets_dispatch(struct netfil_packets *pq);
+/* A delayed packet's answer (ALLOW, DROP or ALLOW_FLOW), in any order.
+ * -ENOENT: not held (answered, or timed out). */
+int netfil_packets_verdict(struct netfil_packets *pq, uint32_t id, enum netfil_verdict v);
+void netfil_packets_stats(const struct netfil_packets *pq, struct netfil_packets_stats *st);
+/* Held packets get the fail policy's answer. */
+void netfil_packets_close(struct netfil_packets *pq);
+const char *netfil_queue_mode_name(enum netfil_queue_mode m);	/* none, new, all */
+const char *netfil_packet_verdict_name(enum netfil_verdict v);	/* allow, drop, delay, allow-flow */
+int netfil_packet_verdict_parse(const char *s);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,7 @@ unit() {
 part "unit: parsers, periods, save text (no root)" make -s check
 part "fuzz: each harness briefly" make -s fuzz-smoke
 part "unit: BPF programs" unit
+part "queue engine: nftables rules, NFQUEUE client (ASan+UBSan)" make -s queue-check
 part "e2e: netfil" env NETFIL="$PWD/build/netfil" tests/e2e.sh
 part "owners: exe, user, cgroup, unit filters" env NETFIL="$PWD/build/netfil" \
 	NETFILD="$PWD/build/netfild" tests/owners.sh
