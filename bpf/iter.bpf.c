@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Iterators, run from user space: nf_stamp_existing (once, by "netfil
- * load") and nf_reap_tcp (by the reaper, after a kick). */
+/* Iterators, run from user space: nf_stamp_existing, nf_stamp_tcp and
+ * nf_stamp_udp (once, by "netfil load") and nf_reap_tcp (by the reaper, after a kick). */
 #include "sock.h"
 #include "match.h"
 #include "charge.h"
@@ -8,15 +8,18 @@
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
 /* Sockets opened before netfil was loaded get the record of (the first
- * process found) holding them. */
+ * process found) holding them: kept by address here, moved to the
+ * socket by nf_stamp_tcp and nf_stamp_udp. */
 SEC("iter/task_file")
 int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 {
 	struct file *file = ctx->file;
 	struct task_struct *task = ctx->task;
-	struct nf_sock *rec;
+	struct nf_sock *rec, *zero;
 	struct socket *sock;
 	struct sock *sk;
+	__u32 z = 0;
+	__u64 key;
 
 	if (!file || !task)
 		return 0;
@@ -28,9 +31,13 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (!inet_l4(sk->__sk_common.skc_family, sk->sk_type, sk->sk_protocol))
 		return 0;
-	if (!governed(sk) || bpf_sk_storage_get(&nf_socks, sk, 0, 0))
+	key = (__u64)sk;
+	if (bpf_map_lookup_elem(&nf_stamp_tmp, &key))
 		return 0;
-	rec = bpf_sk_storage_get(&nf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	zero = bpf_map_lookup_elem(&nf_stamp_zero, &z);
+	if (!zero || bpf_map_update_elem(&nf_stamp_tmp, &key, zero, BPF_NOEXIST))
+		return 0;
+	rec = bpf_map_lookup_elem(&nf_stamp_tmp, &key);
 	if (!rec)
 		return 0;
 	stamp(rec, task);
@@ -38,6 +45,43 @@ int nf_stamp_existing(struct bpf_iter__task_file *ctx)
 	rec->family = (__u8)sk->__sk_common.skc_family;
 	rec->proto = (__u8)sk->sk_protocol;
 	return 0;
+}
+
+static __always_inline int stamp_moved(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct nf_sock *src, *rec;
+
+	src = bpf_map_lookup_elem(&nf_stamp_tmp, &key);
+	if (!src)
+		return 0;
+	if (governed(sk) && !bpf_sk_storage_get(&nf_socks, sk, 0, 0)) {
+		rec = bpf_sk_storage_get(&nf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (rec)
+			__builtin_memcpy(rec, src, sizeof(*rec));
+	}
+	bpf_map_delete_elem(&nf_stamp_tmp, &key);
+	return 0;
+}
+
+SEC("iter/tcp")
+int nf_stamp_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	return tp ? stamp_moved((struct sock *)tp) : 0;
+}
+
+SEC("iter/udp")
+int nf_stamp_udp(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *up = ctx->udp_sk;
+
+	return up ? stamp_moved((struct sock *)up) : 0;
 }
 
 /* Abort every established TCP connection that a reject filter now blocks,

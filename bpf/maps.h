@@ -147,6 +147,26 @@ NF_MAP struct {
 	__type(value, struct nf_proc_bytes);
 } nf_proc_bytes SEC(".maps");
 
+/* Load's walk of existing sockets, in two passes: the task walk keeps
+ * each socket's record here by its address (sock->sk is untrusted there
+ * on some kernels, so sk storage can't take it), and the tcp and udp
+ * walks, whose sockets it takes, move the records into nf_socks. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct nf_sock);
+} nf_stamp_tmp SEC(".maps");
+
+/* A record of zeros to start each of nf_stamp_tmp's with. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nf_sock);
+} nf_stamp_zero SEC(".maps");
+
 /* Events are built here, not on the stack (512 bytes, already busy). */
 struct nf_scratch {
 	__u32 busy;

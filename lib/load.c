@@ -133,6 +133,35 @@ out:
 	return err;
 }
 
+/* The second pass of the walk of existing sockets, in one namespace. */
+static int stamp_in(struct netfil *nf, void *arg)
+{
+	struct netfil_bpf *skel = arg;
+	int err;
+
+	(void)nf;
+	err = run_iter(skel->progs.nf_stamp_tcp);
+	return err ? err : run_iter(skel->progs.nf_stamp_udp);
+}
+
+/* Sockets opened before load: the task walk finds who holds them, the
+ * tcp and udp walks of every namespace give them their records; what is
+ * left (sockets closed in between) is cleared. */
+static int stamp_existing(struct netfil *nf, struct netfil_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.nf_stamp_tmp);
+	__u64 key;
+	int err;
+
+	err = run_iter(skel->progs.nf_stamp_existing);
+	if (!err)
+		err = nf_for_each_netns(nf, stamp_in, skel);
+	while (!bpf_map_get_next_key(fd, NULL, &key))
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	return err;
+}
+
 bool nf_is_loaded(struct netfil *nf)
 {
 	char path[PATH_MAX];
@@ -221,7 +250,7 @@ static int load_locked(struct netfil *nf, const struct netfil_opts *opts)
 			goto out;
 		}
 		if (i == 0) {
-			err = run_iter(skel->progs.nf_stamp_existing);
+			err = stamp_existing(nf, skel);
 			if (err) {
 				pr_warn(nf, "stamping existing sockets failed: %s\n",
 					strerror(-err));
