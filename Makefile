@@ -11,18 +11,20 @@ O       := build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
 CPPFLAGS += -I$(O) -Ilib -Ibpf
-LDLIBS  := -lbpf -lelf -lz -ljansson
+LDLIBS  := -lbpf -lelf -lz -ljansson -lnetfilter_queue -lnftnl -lmnl
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := lib/open.c lib/load.c lib/netns.c lib/tc.c lib/reaper.c lib/filter.c lib/owner.c lib/parse.c lib/events.c lib/period.c lib/text.c lib/txn.c lib/sysctl.c lib/names.c lib/json.c \
-	   lib/proxy.c lib/relay.c lib/origin.c lib/view.c
-CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/relay.c cli/top.c
+	   lib/proxy.c lib/relay.c lib/origin.c lib/view.c lib/nft.c lib/packets.c lib/queue.c
+CLI_SRC := cli/main.c cli/filter.c cli/sysctl.c cli/run.c cli/events.c cli/save.c cli/relay.c cli/top.c \
+	   cli/packets.c cli/ask.c
 CLI_LIBS := -lncursesw -lcurl
 D_SRC   := daemon/netfild.c daemon/log.c daemon/state.c daemon/metrics.c daemon/watch.c daemon/web.c
-D_LIBS  := -lmicrohttpd -lmnl
-HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h lib/proxy.h cli/cli.h daemon/netfild.h \
+D_LIBS  := -lmicrohttpd
+HDRS    := lib/netfil.h lib/internal.h bpf/netfil_abi.h lib/abi.h lib/proxy.h lib/queue.h cli/cli.h daemon/netfild.h \
 	   $(O)/netfil.skel.h
-TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client $(O)/relay_engine $(O)/asan/relay_engine
+TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client $(O)/relay_engine $(O)/asan/relay_engine \
+	    $(O)/queue_client
 # a client with no ld.so, so no LD_PRELOAD: what proxychains cannot cover
 TEST_BIN += $(O)/nftraffic-static
 BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun $(O)/sockloop
@@ -45,7 +47,7 @@ $(O)/page.h: daemon/page.html | $(O)
 # added here), compiled alone and linked into one object, one skeleton.
 BPF_SRC := bpf/maps.bpf.c bpf/cgroup_skb.bpf.c bpf/connect.bpf.c bpf/tc.bpf.c \
 	   bpf/lifecycle.bpf.c bpf/iter.bpf.c bpf/syscall.bpf.c \
-	   bpf/redirect.bpf.c
+	   bpf/redirect.bpf.c bpf/queue.bpf.c
 BPF_HDRS := $(wildcard bpf/*.h)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(O)/vmlinux.h
@@ -94,6 +96,9 @@ $(O)/relay_engine: tests/relay_engine.c $(O)/libnetfil.a $(HDRS) lib/proxy.h
 $(O)/asan/relay_engine: tests/relay_engine.c $(LIB_SRC) $(HDRS) lib/proxy.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) -DPUMP_ROUNDS=1 $< $(LIB_SRC) $(LDLIBS) -o $@
+
+$(O)/queue_client: tests/queue_client.c $(O)/libnetfil.a $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $< $(O)/libnetfil.a $(LDLIBS) -o $@
 
 $(O)/nftraffic: tests/nftraffic.c
 	$(CC) $(CFLAGS) $(WARN) $< -o $@

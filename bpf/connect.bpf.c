@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* nf_connect4/6, nf_sendmsg4/6: fail fast, refusing new traffic to
- * exceeded reject filters; redirect (redirect.h); connect() makes a
+ * exceeded reject filters; queue marks and fail closed (queue.h); redirect
+ * (redirect.h); connect() makes a
  * connect event. */
 #include "sock.h"
 #include "match.h"
 #include "charge.h"
 #include "events.h"
 #include "redirect.h"
+#include "queue.h"
 
 static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
 					     __u16 ev_type)
@@ -32,6 +34,8 @@ static __always_inline int sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6,
 	rport = user_addr(ctx, v6, (__u8 *)raddr);
 	match_refs(rec, v6, raddr, refs);
 	refused = blocked(refs);
+	if (!refused)
+		refused = q_connect(ctx, rec, refs, !ev_type);
 	if (!refused)
 		rd = redirect(ctx, v6, rec, refs, raddr, rport, &rd_id, to, &to_port);
 	if (rd == RD_REFUSE)

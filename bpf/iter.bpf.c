@@ -57,8 +57,10 @@ static __always_inline int stamp_moved(struct sock *sk)
 		return 0;
 	if (governed(sk) && !bpf_sk_storage_get(&nf_socks, sk, 0, 0)) {
 		rec = bpf_sk_storage_get(&nf_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (rec)
+		if (rec) {
 			__builtin_memcpy(rec, src, sizeof(*rec));
+			rec->cookie = bpf_get_socket_cookie(sk);
+		}
 	}
 	bpf_map_delete_elem(&nf_stamp_tmp, &key);
 	return 0;

@@ -9,10 +9,12 @@
 #include "match.h"
 #include "events.h"
 #include "redirect.h"
+#include "queue.h"
 
 SEC("cgroup/sock_create")
 int nf_sock_create(struct bpf_sock *ctx)
 {
+	struct nf_globals *g;
 	struct nf_sock *rec;
 
 	if (!inet_l4(ctx->family, ctx->type, ctx->protocol))
@@ -27,11 +29,23 @@ int nf_sock_create(struct bpf_sock *ctx)
 	/* Resolve its filters now, once: the packet path then reads the
 	 * cached answer until a socket filter changes. */
 	nf_sock_refs(rec);
+	rec->cookie = bpf_get_socket_cookie(ctx);
+	/* a socket filter's queue: nftables finds it by this mark */
+	g = globals();
+	if (g && g->q_sockets) {
+		struct bpf_sock *sk = ctx;
+		__u32 mark = ctx->mark;
+
+		barrier_var(mark);
+		mark = q_sock_mark(g, rec, mark);
+		barrier_var(sk);	/* one store at a fixed offset of the context */
+		sk->mark = mark;
+	}
 	if (subscribed(NF_EV_SOCKET)) {
 		struct nf_event *ev = ev_new(NF_EV_SOCKET, rec);
 
 		if (ev) {
-			ev->cookie = bpf_get_socket_cookie(ctx);
+			ev->cookie = rec->cookie;
 			emit(ev);
 		}
 	}
@@ -40,13 +54,21 @@ int nf_sock_create(struct bpf_sock *ctx)
 
 static __always_inline int bind_event(struct bpf_sock_addr *ctx, bool v6)
 {
+	struct nf_globals *g = globals();
 	struct nf_sock *rec = NULL;
 	struct nf_event *ev;
 
-	if (!subscribed(NF_EV_BIND))
-		return 1;
 	if (ctx->sk)
 		rec = bpf_sk_storage_get(&nf_socks, ctx->sk, 0, 0);
+	/* a server made before its filter got a queue: mark it now */
+	if (rec && g && g->q_sockets && ctx->sk) {
+		__u32 mark = ctx->sk->mark, want = q_sock_mark(g, rec, mark);
+
+		if (want != mark)
+			bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &want, sizeof(want));
+	}
+	if (!subscribed(NF_EV_BIND))
+		return 1;
 	if (!rec || !(ev = ev_new(NF_EV_BIND, rec)))
 		return 1;
 	ev->cookie = bpf_get_socket_cookie(ctx);
@@ -195,6 +217,9 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		barrier_var(state);
 		if (state != TCP_CLOSE || rec->closed)
 			break;
+		/* a time-wait socket has no record: its last ACK may still
+		 * wait in a queue */
+		q_gone(rec);
 		proc_tally(rec);
 		if (!subscribed(NF_EV_CLOSE) || !(ev = ev_new(NF_EV_CLOSE, rec))) {
 			rec->closed = 1;
@@ -218,6 +243,8 @@ int nf_sock_release(struct bpf_sock *ctx)
 	struct nf_event *ev;
 
 	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
+	if (rec)
+		q_gone(rec);
 	if (!rec || rec->closed || rec->tcp_close_cb)
 		return 1;
 	proc_tally(rec);

@@ -139,6 +139,23 @@ NF_MAP struct {
 	__type(value, __u64);
 } nf_relay SEC(".maps");
 
+/* Per-packet verdicts: a queue's client keeps a socket at its filter's
+ * slot while it lives (the kernel takes it out when it closes), so that
+ * fail closed refuses connect() at once when none is there. */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} nf_qlive SEC(".maps");
+
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NF_QGONE_MAX);
+	__type(key, struct nf_qgone_key);
+	__type(value, struct nf_qowner);
+} nf_qgone SEC(".maps");
+
 /* Closed sockets' totals per process, for live views (NF_WANT_PROCS). */
 NF_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -39,6 +39,14 @@
 /* SO_MARK of netfil's relay's own sockets: never redirected (no loops) */
 #define NF_RELAY_MARK    0x6e660001
 #define NF_URL_LEN       256	/* a proxy URL, kept in nf_meta */
+/* Per-packet verdicts: filter slot S's packets go to NFQUEUE
+ * NF_QUEUE_BASE + S.  A socket filter's packets carry its q_index in the
+ * socket mark's queue field (nf_globals.q_mark: contiguous bits, ORed
+ * into whatever mark the socket has); the field's top bit is the flow bit,
+ * set in a flow's ct mark once a client allowed the whole flow.  A client
+ * keeps a socket in nf_qlive[S] while it lives. */
+#define NF_QUEUE_BASE    20000
+#define NF_QUEUE_MARK    0xff000000u	/* the default queue field */
 /* nf_relay, the SOCKMAP of the relay's listening sockets: while one is
  * there, the relay lives (the kernel drops it when it closes). */
 /* nf_filter_cfg.rd_proxy: the same values as enum netfil_proxy_kind */
@@ -118,6 +126,14 @@ struct nf_filter_cfg {
 	__u16 rd_dport_hi;	/* 0-0: any */
 	__u16 pad3;
 	__u8 rd_addr[16];	/* IPv4 in the first 4 bytes */
+	/* Per-packet verdicts (queue.h): nftables sends the filter's packets
+	 * to NFQUEUE NF_QUEUE_BASE + slot in the namespace q_netns.  q_mode
+	 * 0: no queue; it is written last and cleared first by user space. */
+	__u8 q_mode;		/* enum netfil_queue_mode */
+	__u8 q_fail;		/* enum nf_fail: no client, or no answer in time */
+	__u16 q_index;		/* socket filters: its value in the mark's queue field */
+	__u32 q_timeout_ms;	/* a held packet's wait */
+	__u64 q_netns;		/* netns cookie of the rules and the client */
 };
 
 /* nf_state[slot]: written by the packet path under the lock.  User space only
@@ -269,7 +285,42 @@ struct nf_sock {
 	__u16 to_port;		/* where it went (socket's family), host order */
 	__u32 rd_filter;	/* the redirecting filter */
 	__u8 to[16];
+	__u64 cookie;		/* the socket's cookie, for per-packet verdicts */
 };
+
+/* nf_sk_lookup (queue.bpf.c) runs on this, after an Ethernet header, by
+ * BPF_PROG_TEST_RUN: the socket of a queued packet, and its owner. */
+struct nf_qlookup {
+	__u8 family;		/* AF_INET, AF_INET6 */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 found;		/* out: a socket with a record */
+	__u8 pad;
+	__u16 lport, rport;	/* network order: local, remote */
+	__u8 laddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+	__u32 tgid, pid, uid;	/* out */
+	__u32 pad2;
+	__u64 cookie;		/* out */
+	char comm[NF_COMM_LEN];	/* out */
+};
+
+/* nf_qgone: the owners of sockets closed while a queue exists, by local
+ * address and port (IPv4 in the first 4 bytes; 0: bound to any), so that
+ * a packet that is still queued when its process has closed the socket
+ * (and exited) is still named.  LRU: an entry only ages out. */
+struct nf_qgone_key {
+	__u8 family;
+	__u8 proto;
+	__u16 lport;		/* host order */
+	__u8 laddr[16];
+};
+
+struct nf_qowner {
+	__u32 tgid, pid, uid, pad;
+	__u64 cookie;
+	char comm[NF_COMM_LEN];
+};
+#define NF_QGONE_MAX 16384
 
 /* One governed socket as nf_dump_socks (iter.bpf.c) writes it, for live
  * views: who owns it, where it talks and what it moved so far. */
@@ -415,6 +466,13 @@ struct nf_globals {
 	__u32 sub_types[NF_MAX_SUBS];
 	__u32 want;
 	__u32 pad7;
+	/* Per-packet verdicts: the socket mark's queue field (its top bit
+	 * the flow bit), its shift, and how many filters have a queue
+	 * (0: connect() and sock_create skip the queue work). */
+	__u32 q_mark;
+	__u32 q_shift;
+	__u32 q_filters;
+	__u32 q_sockets;	/* of them socket filters: sockets get marks */
 };
 #define NF_WANT_PROCS	(1u << 31)	/* per-process totals in nf_proc_bytes */
 

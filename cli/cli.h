@@ -85,5 +85,9 @@ int do_save(int argc, char **argv);
 int do_roll(int argc, char **argv);
 int do_sync(int argc, char **argv);
 int do_restore(int argc, char **argv);
+int do_packets(int argc, char **argv);
+/* packets.c: netfil_packets_open()'s error, said for filter id */
+int queue_open_error(int err, uint32_t id);
+int do_ask(int argc, char **argv);
 
 #endif

@@ -56,9 +56,19 @@ static void owner_print(const struct netfil_match *m)
 		       (unsigned long long)m->cgroup_id, stale);
 }
 
+/* Where an interface filter's names, or a queue's rules, live. */
+static const char *netns_words(const struct netfil_filter *f, char *buf, size_t len)
+{
+	if (f->netns_here)
+		return "in this network namespace";
+	snprintf(buf, len, "in another network namespace (cookie %llu)",
+		 (unsigned long long)f->netns);
+	return buf;
+}
+
 void filter_print(const struct netfil_filter *f)
 {
-	char m[256], b[4][32];
+	char m[256], b[4][32], n[96];
 	int i;
 
 	netfil_format_match(&f->match, m, sizeof(m));
@@ -81,6 +91,12 @@ void filter_print(const struct netfil_filter *f)
 		netfil_format_period(&f->period, p, sizeof(p));
 		printf("    period %s\n", p);
 	}
+	if (f->queue.mode) {
+		char q[96];
+
+		netfil_format_queue(&f->queue, q, sizeof(q));
+		printf("    %s (nfqueue %u) %s\n", q, f->queue.qnum, netns_words(f, n, sizeof(n)));
+	}
 	if (f->match.kind == NETFIL_IFACE) {
 		printf("   ");
 		for (i = 0; i < f->match.n_ifaces; i++) {
@@ -89,11 +105,7 @@ void filter_print(const struct netfil_filter *f)
 				printf(" (index %u)", f->ifindex[i]);
 			printf(i + 1 < f->match.n_ifaces ? "," : "");
 		}
-		if (f->netns_here)
-			printf(" in this network namespace\n");
-		else
-			printf(" in another network namespace (cookie %llu)\n",
-			       (unsigned long long)f->netns);
+		printf(" %s\n", netns_words(f, n, sizeof(n)));
 	}
 	printf("    bytes in %s out %s dropped in %s out %s exceeded %s",
 	       size_str(f->bytes[0], "", b[0], sizeof(b[0])),
@@ -125,11 +137,24 @@ static int print_filter(struct netfil *nf, uint32_t id)
 	return 0;
 }
 
-static int add_error(int err, uint32_t id, const struct netfil_match *m, const char *what)
+/* A queue's mark field that a fwmark of this namespace already uses. */
+static int mark_error(struct netfil *nf)
+{
+	uint32_t taken = 0;
+
+	netfil_queue_mark_taken(nf, &taken);
+	return fail("the queue mark 0x%08x collides with fwmark 0x%x of an ip rule here "
+		    "(load netfil with another NETFIL_QUEUE_MARK)", netfil_queue_mark(nf), taken);
+}
+
+static int add_error(struct netfil *nf, int err, uint32_t id, const struct netfil_match *m,
+		     const char *what)
 {
 	bool path = m->kind == NETFIL_SOCKET && m->by >= NETFIL_BY_EXE;
 
 	switch (err) {
+	case -EADDRINUSE:
+		return mark_error(nf);
 	case -EEXIST:
 		return fail("a filter for '%s' already exists (id %u)", what, id);
 	case -ESRCH:
@@ -169,8 +194,9 @@ static int filter_add(int argc, char **argv)
 	}
 	err = netfil_filter_add(nf, &f, &id);
 	if (err) {
+		err = add_error(nf, err, id, &f.match, argv[f.match.kind == NETFIL_SOCKET ? 2 : 1]);
 		netfil_close(nf);
-		return add_error(err, id, &f.match, argv[f.match.kind == NETFIL_SOCKET ? 2 : 1]);
+		return err;
 	}
 	if (json_output)
 		err = print_filter(nf, id);
@@ -270,6 +296,8 @@ static int set_fn(struct netfil *nf, uint32_t id, struct netfil_filter *f,
 		return fail("%s", e.msg);
 	/* only what was named, merged under the lock with what is there now */
 	err = netfil_filter_change(nf, f, what);
+	if (err == -EADDRINUSE)
+		return mark_error(nf);
 	if (err)
 		return fail_errno(err, "changing filter");
 	return json_output ? print_filter(nf, id) : 0;

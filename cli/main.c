@@ -274,9 +274,15 @@ static int load_netfil(void)
 	struct stat st;
 	int err;
 
+	uint32_t mark;
+
 	cg = nf_opts.cgroup ? nf_opts.cgroup : getenv("NETFIL_CGROUP");
 	if (cg && *cg && (stat(cg, &st) || !S_ISDIR(st.st_mode)))
 		return fail("no cgroup directory '%s'", cg);
+	if (netfil_queue_mark_resolve(&nf_opts, &mark))
+		return fail("invalid queue mark '%s' in NETFIL_QUEUE_MARK (2 to 16 contiguous bits, "
+			    "the highest not in the relay's mark 0x6e660001)",
+			    getenv("NETFIL_QUEUE_MARK"));
 	err = netfil_load(&nf_opts);
 	if (err == -EBUSY)
 		return loaded_elsewhere();
@@ -444,7 +450,8 @@ static int do_batch(int argc, char **argv)
 			continue;
 		fail_context = ctx;
 		if (!strcmp(args[0], "batch") || !strcmp(args[0], "run") || !strcmp(args[0], "relay") ||
-		    !strcmp(args[0], "events") || !strcmp(args[0], "top"))
+		    !strcmp(args[0], "events") || !strcmp(args[0], "top") ||
+		    !strcmp(args[0], "packets") || !strcmp(args[0], "ask"))
 			err = fail("'%s' is not allowed in a batch", args[0]);
 		else
 			err = cmd_select(cmds, NULL, n, args);
@@ -469,12 +476,13 @@ static const struct {
 	{ "unload", "netfil unload" },
 	{ "status", "netfil status" },
 	{ "filter", "netfil filter add socket MATCH [LIMITS] [action ACTION] [PERIOD] [on | off]" },
-	{ "filter", "        [REDIRECT] [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
+	{ "filter", "        [REDIRECT] [QUEUE] [--allow-missing]   (exe, cgroup, unit: add it before the path exists)" },
 	{ "filter", "netfil filter add ip PREFIX [LIMITS] [action ACTION] [PERIOD] [on | off]" },
-	{ "filter", "        [[port N[-M]] [proto { tcp | udp }] REDIRECT]" },
-	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [on | off] [--allow-missing]" },
+	{ "filter", "        [[port N[-M]] [proto { tcp | udp }] REDIRECT] [QUEUE]" },
+	{ "filter", "netfil filter add interface IF[,IF...] [LIMITS] [PERIOD] [QUEUE] [on | off] [--allow-missing]" },
 	{ "filter", "netfil filter { list | show ID | reset ID | del ID }" },
-	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" },
+	{ "filter", "netfil filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none]" },
+	{ "filter", "        [QUEUE | queue none] [on | off]" },
 	{ "filter", "        (aliases: ls = list, delete = rm = del)" },
 	{ "sysctl", "netfil sysctl { -a | KEY | GROUP | KEY=VALUE } ..." },
 	{ "run", "netfil run [proxy URL] [LIMITS] [action ACTION] -- CMD [ARG...]" },
@@ -482,6 +490,8 @@ static const struct {
 	{ "events", "netfil events [pid PID] [type TYPE[,TYPE...]] [filter ID]" },
 	{ "top", "netfil top [sort { rate | total | pid | name }] [port PORT] [--once]" },
 	{ "top", "        (live view; port: netfild's, read-only; --once -j: the model as JSON)" },
+	{ "packets", "netfil packets ID [allow | drop] [count N]   (the queue's client: each packet, answered)" },
+	{ "ask", "netfil ask ID   (the queue's client: asks for each new connection)" },
 	{ "save", "netfil save [counters]" },
 	{ "restore", "netfil restore { FILE | - }" },
 	{ "roll", "netfil roll [now TIME]" },
@@ -499,6 +509,9 @@ static const struct {
 	{ " filter run ", "ACTION := { reject | drop }   (not for interface filters)" },
 	{ " filter ", "REDIRECT := { redirect to ADDR:PORT | proxy URL } [fail { open | closed }]\n"
 		      "                 (TCP and UDP; ADDR:PORT is 1.2.3.4:1080 or [::1]:1080)" },
+	{ " filter ", "QUEUE := queue [new | all] [fail { open | closed }] [timeout MS]\n"
+		      "                 (each packet, or each flow's first, to a client: netfil packets,\n"
+		      "                 netfil ask; its rules live in this network namespace)" },
 	{ " filter run ", "URL := { socks5://[USER:PASS@]HOST:PORT | http://HOST:PORT }   (http: TCP only)" },
 	{ " filter ", "PERIOD := period { none | hourly [at :MM] | daily [at HH:MM] |\n"
 		      "                 weekly [DAY] [at HH:MM] | monthly [day N] [at HH:MM] }" },
@@ -514,7 +527,7 @@ static const struct {
 	{ " roll ", "TIME := { SECONDS | YYYY-MM-DDTHH:MM:SS }   (local time, not ahead of the clock)" },
 	{ " batch restore ", "FILE := a path (a file named help: ./help), or - for stdin" },
 	{ " help ", "OBJECT := { load | unload | status | filter | sysctl | run | relay | events | top |\n"
-		    "                 save | restore | roll | sync | batch | reaper | help }" },
+		    "                 packets | ask | save | restore | roll | sync | batch | reaper | help }" },
 	{ " help ", "OPTIONS := { -j | --json } | { -p | --pretty } | { -h | --human } |\n"
 		    "                 --pin-dir DIR | --cgroup PATH | { -d | --debug } |\n"
 		    "                 { -V | --version } | --help" },
@@ -570,6 +583,8 @@ static const struct cmd cmds[] = {
 	{ "relay", do_relay },
 	{ "events", do_events },
 	{ "top", do_top },
+	{ "packets", do_packets },
+	{ "ask", do_ask },
 	{ "save", do_save },
 	{ "roll", do_roll },
 	{ "sync", do_sync },

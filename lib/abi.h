@@ -63,6 +63,15 @@ NF_ABI_SAME(NETFIL_PROXY_SOCKS5, NF_PROXY_SOCKS5);
 NF_ABI_SAME(NETFIL_PROXY_HTTP, NF_PROXY_HTTP);
 NF_ABI_SAME(NETFIL_URL_LEN, NF_URL_LEN);
 
+/* per-packet verdicts: nf_filter_cfg.q_mode and .q_fail (as rd_fail),
+ * a packet's comm from nf_qlookup, a queue number from NF_QUEUE_BASE +
+ * slot in 16 bits, a socket filter's index in q_index */
+_Static_assert(NETFIL_QUEUE_ALL <= 0xff, "enum netfil_queue_mode fits nf_filter_cfg.q_mode");
+NF_ABI_SAME(sizeof(((struct netfil_packet *)0)->comm), NF_COMM_LEN);
+NF_ABI_SAME(sizeof(((struct netfil_packet *)0)->saddr), sizeof(((struct nf_qlookup *)0)->laddr));
+_Static_assert(NF_QUEUE_BASE + NF_MAX_FILTERS <= 0xffff, "queue numbers fit 16 bits");
+_Static_assert(NETFIL_QUEUE_TIMEOUT_MAX <= 0xffffffffu, "q_timeout_ms");
+
 /* nf_event.filter.op is enum netfil_filter_op, which the kernel passes
  * through; nf_filter_meta.period is enum netfil_every, in a byte */
 _Static_assert(NETFIL_MONTHLY <= 0xff, "enum netfil_every fits nf_filter_meta.period");

@@ -531,7 +531,8 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	err = build_meta(nf, &f->match, false, &meta);
 	if (err)
 		return err;
-	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, meta.kind))
+	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, meta.kind) ||
+	    nf_queue_valid(nf, &f->queue))
 		return -EINVAL;
 	nf_period_meta(&f->period, time(NULL), &meta);
 	dup = find_dup(nf, &meta, 0);
@@ -573,6 +574,8 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	    bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
 		return -errno;
 	err = link_match(nf, slot, cfg.id, &meta);
+	if (!err && f->queue.mode)
+		err = nf_queue_set(nf, slot, &f->queue);
 	if (err)
 		return err;
 	*id = cfg.id;
@@ -662,11 +665,12 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f, int6
 			*wall_off = nf_wall_offset();
 		f->exceeded_wall[i] = f->exceeded_at[i] + (uint64_t)*wall_off;
 	}
-	if (meta.kind == NF_KIND_IFACE) {
+	nf_queue_get(nf, slot, &f->queue);
+	if (meta.kind == NF_KIND_IFACE || cfg.q_mode) {
 		uint64_t here;
 
-		f->netns = meta.netns;
-		f->netns_here = !nf_netns_cookie(&here) && here == meta.netns;
+		f->netns = meta.kind == NF_KIND_IFACE ? meta.netns : cfg.q_netns;
+		f->netns_here = !nf_netns_cookie(&here) && here == f->netns;
 		for (i = 0; i < (int)meta.n_ifaces && i < NF_IF_PER_FILTER; i++)
 			f->ifindex[i] = meta.ifindex[i];
 	}
@@ -735,7 +739,10 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		cur.period = v->period;
 	if (what & NETFIL_SET_REDIRECT)
 		cur.redirect = v->redirect;
-	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, nf->cfg[slot].kind))
+	if (what & NETFIL_SET_QUEUE)
+		cur.queue = v->queue;
+	if (!period_valid(&f->period) || !redirect_valid(nf, &f->redirect, nf->cfg[slot].kind) ||
+	    nf_queue_valid(nf, &f->queue))
 		return -EINVAL;
 	err = nf_txn_keep(nf, slot);	/* only now: a refused change touches nothing */
 	if (err)
@@ -763,6 +770,11 @@ int nf_filter_change_locked(struct netfil *nf, const struct netfil_filter *v, un
 		if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
 			return -errno;
 		__atomic_store_n(&cfg->rd_family, (__u8)f->redirect.family, __ATOMIC_RELEASE);
+	}
+	if (what & NETFIL_SET_QUEUE) {
+		err = nf_queue_set(nf, slot, &f->queue);
+		if (err)
+			return err;
 	}
 	if (!bpf_map_lookup_elem(nf->meta_fd, &slot, &meta)) {
 		struct netfil_period was;
@@ -841,6 +853,12 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
 	if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0))
 		return -errno;
 	err = nf_unlink_match(nf, &old) ?: link_match(nf, slot, id, &meta);
+	if (!err && nf->cfg[slot].q_mode) {
+		struct netfil_queue q;
+
+		nf_queue_get(nf, slot, &q);	/* its rules match anew */
+		err = nf_queue_set(nf, slot, &q);
+	}
 	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_CHANGE, id);
 	return err;
@@ -908,6 +926,7 @@ int nf_filter_del_locked(struct netfil *nf, uint32_t id)
 	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta))
 		return -errno;
 	err = nf_unlink_match(nf, &meta);
+	err = nf_queue_clear(nf, slot) ?: err;
 	if (bpf_map_update_elem(nf->cfg_fd, &slot, &zcfg, 0) ||
 	    bpf_map_update_elem(nf->meta_fd, &slot, &zmeta, 0))
 		err = err ?: -errno;

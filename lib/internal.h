@@ -23,6 +23,7 @@ struct netfil {
 	bool owner_bits_stale;	/* an nf_owners key went: rebuild at unlock */
 	int emit_fd;		/* prog/nf_emit, opened on first use */
 	int relay_fd, odst_fd;	/* nf_relay, nf_odst: opened on first use (origin.c) */
+	int qlive_fd, qlookup_fd;	/* nf_qlive, prog/nf_sk_lookup: first use (queue.c) */
 #define NF_SLOT_HINTS 64
 	__u32 slot_hint[NF_SLOT_HINTS];	/* origin.c: a filter id's slot, maybe */
 	struct nf_filter_cfg *cfg;	/* mmap of nf_cfg */
@@ -45,6 +46,10 @@ int nf_bad(struct netfil_err *e, const char *fmt, ...) __attribute__((format(pri
 enum nf_rd_word { NF_RD_REDIRECT, NF_RD_TO, NF_RD_FAIL, NF_RD_NONE, NF_RD_PROXY, NF_RD_PORT,
 		  NF_RD_PROTO };
 const char *nf_rd_word(enum nf_rd_word w);
+/* ... and of a queue: "queue [new|all] [fail open|closed] [timeout MS]" */
+enum nf_q_word { NF_Q_QUEUE, NF_Q_TIMEOUT };
+const char *nf_q_word(enum nf_q_word w);
+int nf_queue_mode_parse(const char *s);
 
 int nf_lock(struct netfil *nf);
 /* open.c: the pin directory from opts, else $NETFIL_PIN_DIR, else the default */
@@ -59,6 +64,8 @@ void nf_stop_reaper(struct netfil *nf);
 void nf_unlock(struct netfil *nf);
 int nf_pin_path(const struct netfil *nf, char *buf, const char *sub,
 		const char *name);
+/* A pinned object (sub: NULL for maps, "prog"), opened once into *fd. */
+int nf_pin_fd(struct netfil *nf, int *fd, const char *sub, const char *name);
 int nf_netns_cookie(uint64_t *cookie);
 /* Run fn in every network namespace that has a process or a name in
  * /run/netns, then return to the caller's. */
@@ -155,5 +162,15 @@ int nf_tc_detach_netns(struct netfil *nf, void *arg);
 int nf_relay_register(struct netfil *nf, int family, int tcp_fd, int udp_fd);
 /* The registered relay's addresses, as netfil_relay_addr() writes them. */
 void nf_relay_addr_text(struct netfil *nf, char *buf, size_t len);
+
+/* queue.c: a filter's queue, under the change lock.  set writes q into
+ * slot's cfg and its nftables rules (in the caller's namespace; rules
+ * left in another one go); clear removes them; drop_all, at unload,
+ * removes netfil's table from every namespace. */
+int nf_queue_valid(struct netfil *nf, const struct netfil_queue *q);
+int nf_queue_set(struct netfil *nf, __u32 slot, const struct netfil_queue *q);
+int nf_queue_clear(struct netfil *nf, __u32 slot);
+void nf_queue_get(struct netfil *nf, __u32 slot, struct netfil_queue *q);
+void nf_queue_drop_all(struct netfil *nf);
 
 #endif

@@ -149,6 +149,18 @@ json_t *netfil_filter_json(const struct netfil_filter *f)
 	} else {
 		json_object_set_new(o, "redirect", json_null());
 	}
+	if (f->queue.mode) {
+		json_object_set_new(o, "queue", json_pack("{s:s,s:s,s:I,s:i}",
+			"mode", netfil_queue_mode_name(f->queue.mode),
+			"fail", netfil_fail_name(f->queue.fail),
+			"timeout_ms", (json_int_t)f->queue.timeout_ms, "queue_num", f->queue.qnum));
+		if (f->match.kind != NETFIL_IFACE) {
+			json_object_set_new(o, "netns", json_integer((json_int_t)f->netns));
+			json_object_set_new(o, "netns_here", json_boolean(f->netns_here));
+		}
+	} else {
+		json_object_set_new(o, "queue", json_null());
+	}
 	if (f->period.every != NETFIL_PERIOD_NONE) {
 		netfil_format_period(&f->period, buf, sizeof(buf));
 		json_object_set_new(o, "period", json_pack("{s:s,s:I}", "every", buf,
@@ -206,4 +218,30 @@ int netfil_filters_json_write(const struct netfil_filter *f, int n, FILE *out, s
 	}
 	fputs(pretty && n ? "\n]" : "]", out);
 	return err ?: ferror(out) ? -EIO : 0;
+}
+
+json_t *netfil_packet_json(const struct netfil_packet *p, enum netfil_verdict v)
+{
+	char src[64], dst[64];
+	json_t *o;
+
+	netfil_format_addr_port(p->family, p->saddr, p->sport, src, sizeof(src));
+	netfil_format_addr_port(p->family, p->daddr, p->dport, dst, sizeof(dst));
+	o = json_pack("{s:I,s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:I}",
+		      "id", (json_int_t)p->id, "filter", (json_int_t)p->filter,
+		      "dir", netfil_dir_name(p->dir), "ifindex", (json_int_t)p->ifindex,
+		      "interface", p->ifname, "family", netfil_family_name(p->family),
+		      "proto", netfil_proto_name(p->proto), "src", src, "dst", dst,
+		      "new", p->flow_new, "len", (json_int_t)p->len);
+	if (!o)
+		return NULL;
+	if (p->has_sock)
+		json_object_set_new(o, "process", json_pack("{s:I,s:I,s:I,s:s,s:I}",
+				    "pid", (json_int_t)p->pid, "tgid", (json_int_t)p->tgid,
+				    "uid", (json_int_t)p->uid, "comm", p->comm,
+				    "sock_id", (json_int_t)p->sock_id));
+	else
+		json_object_set_new(o, "process", json_null());
+	json_object_set_new(o, "verdict", json_string(netfil_packet_verdict_name(v)));
+	return o;
 }

@@ -180,10 +180,16 @@ static int load_locked(struct netfil *nf, const struct netfil_opts *opts)
 	struct bpf_map *map;
 	struct nf_globals g;
 	struct stat st;
-	__u32 zero = 0;
+	__u32 zero = 0, qmark;
 	int cg_fd = -1, err;
 	size_t i;
 
+	if (netfil_queue_mark_resolve(opts, &g.q_mark)) {
+		pr_warn(nf, "the queue mark must be 2 to 16 contiguous bits whose highest is "
+			"not in netfil's relay mark 0x%08x\n", NF_RELAY_MARK);
+		return -EINVAL;
+	}
+	qmark = g.q_mark;
 	err = resolve_cgroup(opts, cgroup, sizeof(cgroup));
 	if (err) {
 		pr_warn(nf, "no cgroup v2 mount found in /proc/mounts\n");
@@ -234,6 +240,8 @@ static int load_locked(struct netfil *nf, const struct netfil_opts *opts)
 	memcpy(g.cgroup, cgroup, strlen(cgroup) + 1);
 	g.cgroup_level = cgroup_level(cgroup);
 	g.cgroup_id = st.st_ino;
+	g.q_mark = qmark;
+	g.q_shift = (__u32)__builtin_ctz(qmark);
 	err = bpf_map_update_elem(bpf_map__fd(skel->maps.nf_globals), &zero, &g, 0);
 	if (err)
 		goto out;
@@ -406,6 +414,7 @@ int netfil_unload(const struct netfil_opts *opts)
 	if (err)
 		goto out;
 	nf_stop_reaper(nf);
+	nf_queue_drop_all(nf);
 	err = nf_for_each_netns(nf, nf_tc_detach_netns, NULL);
 	if (err)
 		pr_warn(nf, "detaching tc filters: %s\n", strerror(-err));

@@ -263,3 +263,32 @@ int netfil_view_state_parse(const char *s)
 {
 	return lookup(view_state_names, NETFIL_VIEW_ERROR + 1, s);
 }
+
+/* Per-packet verdicts: "queue new fail closed timeout 1000" */
+static const char *const queue_mode_names[] = {
+	[NETFIL_QUEUE_NONE] = "none", [NETFIL_QUEUE_NEW] = "new", [NETFIL_QUEUE_ALL] = "all",
+};
+static const char *const packet_verdict_names[] = {
+	[NETFIL_V_ALLOW] = "allow", [NETFIL_V_DROP] = "drop", [NETFIL_V_DELAY] = "delay",
+	[NETFIL_V_ALLOW_FLOW] = "allow-flow",
+};
+static const char *const queue_words[] = {
+	[NF_Q_QUEUE] = "queue", [NF_Q_TIMEOUT] = "timeout",
+};
+
+const char *netfil_queue_mode_name(enum netfil_queue_mode m) { return NAME(queue_mode_names, m); }
+const char *netfil_packet_verdict_name(enum netfil_verdict v)
+{
+	return NAME(packet_verdict_names, v);
+}
+const char *nf_q_word(enum nf_q_word w) { return NAME(queue_words, w); }
+
+int nf_queue_mode_parse(const char *s)
+{
+	return lookup(queue_mode_names, NETFIL_QUEUE_ALL + 1, s);
+}
+
+int netfil_packet_verdict_parse(const char *s)
+{
+	return lookup(packet_verdict_names, NETFIL_V_ALLOW_FLOW + 1, s);
+}

@@ -38,6 +38,10 @@ struct netfil_opts {
 	const char *pin_dir;	/* NULL: $NETFIL_PIN_DIR, else the default */
 	const char *cgroup;	/* NULL: $NETFIL_CGROUP, else the cgroup v2 root */
 	netfil_print_fn print;	/* NULL: silent */
+	/* netfil_load(): the socket mark bits per-packet verdicts use,
+	 * contiguous, ORed into other users' marks (0: $NETFIL_QUEUE_MARK,
+	 * else 0xff000000) */
+	uint32_t queue_mark;
 };
 
 struct netfil;
@@ -151,6 +155,13 @@ struct netfil_redirect {
  * refuses the covered processes' new connections at connect(). */
 enum netfil_queue_mode { NETFIL_QUEUE_NONE = 0, NETFIL_QUEUE_NEW, NETFIL_QUEUE_ALL };
 #define NETFIL_QUEUE_TIMEOUT_MS 1000	/* a held packet's default wait */
+#define NETFIL_QUEUE_TIMEOUT_MAX 60000
+struct netfil_queue {
+	enum netfil_queue_mode mode;	/* NONE: no queue */
+	enum netfil_fail fail;		/* with no client or no answer in time */
+	uint32_t timeout_ms;		/* a delayed packet's wait; 0: the default */
+	uint16_t qnum;			/* read-only: its NFQUEUE number */
+};
 
 struct netfil_filter {
 	uint32_t id;
@@ -160,6 +171,7 @@ struct netfil_filter {
 	uint64_t limit[3];	/* enum netfil_limit; bytes, 0 = unlimited */
 	struct netfil_period period;
 	struct netfil_redirect redirect;	/* socket filters only */
+	struct netfil_queue queue;		/* any kind */
 	/* read-only, filled by netfil_filter_get() */
 	uint64_t bytes[2];	/* admitted L3 bytes, enum netfil_dir */
 	uint64_t packets[2];
@@ -169,7 +181,8 @@ struct netfil_filter {
 	uint64_t exceeded_wall[2];	/* the same, ns since the epoch; 0: none */
 	/* interface filters: the namespace their names belong to (its
 	 * cookie, and whether it is the caller's), and the index each name
-	 * is attached to (0: waiting for the interface to appear) */
+	 * is attached to (0: waiting for the interface to appear); a filter
+	 * with a queue: the namespace of its nftables rules */
 	uint64_t netns;
 	bool netns_here;
 	uint32_t ifindex[NETFIL_MAX_IFACES_PER_FILTER];
@@ -457,7 +470,8 @@ int netfil_parse_filter_opts(int argc, char **argv, struct netfil_filter *f,
 #define NETFIL_SET_PERIOD	(1u << 5)
 #define NETFIL_SET_ALLOW_MISSING	(1u << 6)	/* interface filters */
 #define NETFIL_SET_REDIRECT	(1u << 7)	/* socket and IP filters */
-#define NETFIL_SET_ALL		0xffu
+#define NETFIL_SET_QUEUE	(1u << 8)
+#define NETFIL_SET_ALL		0x1ffu
 int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			       unsigned int flags, unsigned int *what, struct netfil_err *err);
 /* A whole "MATCH OPTIONS" (as after "filter add"): every word used, and
@@ -488,6 +502,7 @@ void netfil_format_redirect(const struct netfil_redirect *r, bool secret, char *
  * every front end.  The caller owns the returned reference. */
 json_t *netfil_filter_json(const struct netfil_filter *f);
 json_t *netfil_status_json(const struct netfil_status *st);
+
 /* f[0..n) as one JSON array, built one filter at a time (json_dumpf
  * flags).  Returns 0 or -errno. */
 int netfil_filters_json_write(const struct netfil_filter *f, int n, FILE *out, size_t flags);
@@ -780,10 +795,7 @@ const char *netfil_view_sort_name(enum netfil_view_sort s);	/* rate, total, pid,
 int netfil_view_sort_parse(const char *s);
 int netfil_view_state_parse(const char *s);
 
-/* ---- per-packet verdicts (lib/packets.c) ------------------------------- */
-/* Under construction: lib/packets.c and lib/nft.c are built and tested
- * on their own (make queue-check) and join libnetfil with lib/queue.c,
- * which ties a filter's `queue` setting to its rules and its client. */
+/* ---- per-packet verdicts (lib/packets.c, lib/queue.c, lib/nft.c) ------- */
 /* What a handler answers.  DELAY holds the packet until
  * netfil_packets_verdict() (or the filter's timeout, which applies its
  * fail policy).  ALLOW_FLOW allows it and every later packet of its flow
@@ -837,6 +849,21 @@ void netfil_packets_close(struct netfil_packets *pq);
 const char *netfil_queue_mode_name(enum netfil_queue_mode m);	/* none, new, all */
 const char *netfil_packet_verdict_name(enum netfil_verdict v);	/* allow, drop, delay, allow-flow */
 int netfil_packet_verdict_parse(const char *s);
+/* The field netfil_load() takes from opts, $NETFIL_QUEUE_MARK or the
+ * default; -EINVAL unless 2 to 16 contiguous bits whose highest is not
+ * in the relay's mark (0x6e660001). */
+int netfil_queue_mark_resolve(const struct netfil_opts *opts, uint32_t *mark);
+/* The socket mark field in use (0: not loaded), its flow bit its top. */
+uint32_t netfil_queue_mark(struct netfil *nf);
+/* -EADDRINUSE when an ip rule of the caller's namespace selects on bits
+ * of that field (its fwmark in *taken): a queue is refused there. */
+int netfil_queue_mark_taken(struct netfil *nf, uint32_t *taken);
+/* A queued packet and the verdict it got (its bytes are not included). */
+json_t *netfil_packet_json(const struct netfil_packet *p, enum netfil_verdict v);
+/* "out lo tcp 10.0.0.1:40000 > 10.0.0.2:80 len 60 new pid 12 (curl) uid 0 sock 9" */
+void netfil_format_packet(const struct netfil_packet *p, char *buf, size_t len);
+/* "queue new fail closed timeout 1000", "queue none" */
+void netfil_format_queue(const struct netfil_queue *q, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -117,6 +117,18 @@ static int check_layout(const struct netfil *nf)
 	return 0;
 }
 
+int nf_pin_fd(struct netfil *nf, int *fd, const char *sub, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (*fd >= 0)
+		return *fd;
+	if (nf_pin_path(nf, path, sub, name))
+		return -ENAMETOOLONG;
+	*fd = bpf_obj_get(path);
+	return *fd >= 0 ? *fd : -errno;
+}
+
 int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 {
 	char path[PATH_MAX];
@@ -129,6 +141,7 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 	nf_resolve_opts(nf, opts);
 	nf->emit_fd = -1;
 	nf->relay_fd = nf->odst_fd = -1;
+	nf->qlive_fd = nf->qlookup_fd = -1;
 	nf->txn_fd = -1;
 #define OPEN_MAP(n) nf->n##_fd = -1;
 	NF_MAPS(OPEN_MAP)
@@ -192,6 +205,10 @@ void netfil_close(struct netfil *nf)
 		close(nf->relay_fd);
 	if (nf->odst_fd >= 0)
 		close(nf->odst_fd);
+	if (nf->qlive_fd >= 0)
+		close(nf->qlive_fd);
+	if (nf->qlookup_fd >= 0)
+		close(nf->qlookup_fd);
 	free(nf);
 }
 

@@ -16,14 +16,7 @@
 
 static int map_fd(struct netfil *nf, int *fd, const char *name)
 {
-	char path[PATH_MAX];
-
-	if (*fd >= 0)
-		return *fd;
-	if (nf_pin_path(nf, path, NULL, name))
-		return -ENAMETOOLONG;
-	*fd = bpf_obj_get(path);
-	return *fd >= 0 ? *fd : -errno;
+	return nf_pin_fd(nf, fd, NULL, name);
 }
 
 /* A filter's slot, remembered per id: the relay asks once per connection. */

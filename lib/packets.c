@@ -229,7 +229,7 @@ static void ifname(struct netfil_packets *pq, uint32_t ifindex, char *name)
 
 /* Addresses, protocol and ports from the IP header on; IPv6 extension
  * headers end the parse (no ports). */
-static void parse_ip(struct netfil_packet *p)
+void nf_packet_parse(struct netfil_packet *p)
 {
 	const uint8_t *d = p->data;
 	uint32_t hl;
@@ -287,7 +287,7 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 	if (a[NFQA_PAYLOAD]) {
 		p.data = mnl_attr_get_payload(a[NFQA_PAYLOAD]);
 		p.caplen = mnl_attr_get_payload_len(a[NFQA_PAYLOAD]);
-		parse_ip(&p);
+		nf_packet_parse(&p);
 	}
 	/* CAP_LEN comes only when the copy was cut short */
 	p.len = a[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(a[NFQA_CAP_LEN])) : p.caplen;

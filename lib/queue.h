@@ -65,4 +65,8 @@ int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info 
  * pid, tgid, uid, comm and sock_id.  0, or -ENOENT when none. */
 int nf_queue_attr(struct netfil *nf, struct netfil_packet *p);
 
+/* packets.c: family, protocol, addresses, ports and flow_new from the
+ * caplen bytes at data (an IP packet); what is not there stays 0. */
+void nf_packet_parse(struct netfil_packet *p);
+
 #endif /* LIBNETFIL_QUEUE_H */

@@ -388,6 +388,69 @@ static int parse_narrow(int argc, char **argv, struct netfil_filter *f, struct n
 	return 2;
 }
 
+/* After "queue": "none", or [new|all] [fail open|closed] [timeout MS] in
+ * any order (new, closed and the default timeout when left out); returns
+ * the words used. */
+static int parse_queue(int argc, char **argv, struct netfil_filter *f, struct netfil_err *e)
+{
+	struct netfil_queue *q = &f->queue;
+	const char *fail = nf_rd_word(NF_RD_FAIL), *tmo = nf_q_word(NF_Q_TIMEOUT);
+	unsigned long ms;
+	char *end;
+	int i = 0, k;
+
+	memset(q, 0, sizeof(*q));
+	if (argc > 0 && !strcmp(argv[0], netfil_queue_mode_name(NETFIL_QUEUE_NONE)))
+		return 1;
+	q->mode = NETFIL_QUEUE_NEW;
+	q->timeout_ms = NETFIL_QUEUE_TIMEOUT_MS;
+	while (i < argc) {
+		k = nf_queue_mode_parse(argv[i]);
+		if (k > NETFIL_QUEUE_NONE) {
+			q->mode = (enum netfil_queue_mode)k;
+			i++;
+		} else if (!strcmp(argv[i], fail)) {
+			if (i + 1 >= argc)
+				return nf_bad(e, "missing '%s' or '%s' after '%s'",
+					      netfil_fail_name(NETFIL_FAIL_OPEN),
+					      netfil_fail_name(NETFIL_FAIL_CLOSED), fail);
+			k = netfil_fail_parse(argv[i + 1]);
+			if (k < 0)
+				return nf_bad(e, "unknown fail policy '%s' (%s or %s)", argv[i + 1],
+					      netfil_fail_name(NETFIL_FAIL_OPEN),
+					      netfil_fail_name(NETFIL_FAIL_CLOSED));
+			q->fail = (enum netfil_fail)k;
+			i += 2;
+		} else if (!strcmp(argv[i], tmo)) {
+			if (i + 1 >= argc)
+				return nf_bad(e, "missing milliseconds after '%s'", tmo);
+			errno = 0;
+			ms = strtoul(argv[i + 1], &end, 10);
+			if (errno || *end || argv[i + 1][0] < '0' || argv[i + 1][0] > '9' || !ms ||
+			    ms > NETFIL_QUEUE_TIMEOUT_MAX)
+				return nf_bad(e, "invalid timeout '%s' (1 to %d ms)", argv[i + 1],
+					      NETFIL_QUEUE_TIMEOUT_MAX);
+			q->timeout_ms = (uint32_t)ms;
+			i += 2;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+void netfil_format_queue(const struct netfil_queue *q, char *buf, size_t len)
+{
+	if (q->mode == NETFIL_QUEUE_NONE) {
+		snprintf(buf, len, "%s %s", nf_q_word(NF_Q_QUEUE),
+			 netfil_queue_mode_name(NETFIL_QUEUE_NONE));
+		return;
+	}
+	snprintf(buf, len, "%s %s %s %s %s %u", nf_q_word(NF_Q_QUEUE), netfil_queue_mode_name(q->mode),
+		 nf_rd_word(NF_RD_FAIL), netfil_fail_name(q->fail), nf_q_word(NF_Q_TIMEOUT),
+		 q->timeout_ms);
+}
+
 void netfil_format_redirect(const struct netfil_redirect *r, bool secret, char *buf, size_t len)
 {
 	char to[NETFIL_URL_LEN], narrow[48] = "";
@@ -470,6 +533,12 @@ int netfil_parse_filter_change(int argc, char **argv, struct netfil_filter *f,
 			if (n < 0)
 				return -EINVAL;
 			*what |= NETFIL_SET_REDIRECT;
+			i += n;
+		} else if ((flags & NETFIL_OPT_STATE) && !strcmp(argv[i], nf_q_word(NF_Q_QUEUE))) {
+			n = parse_queue(argc - i - 1, argv + i + 1, f, e);
+			if (n < 0)
+				return -EINVAL;
+			*what |= NETFIL_SET_QUEUE;
 			i += n;
 		} else if ((flags & NETFIL_OPT_STATE) &&
 			   (!strcmp(argv[i], nf_rd_word(NF_RD_PORT)) ||
@@ -798,6 +867,12 @@ static void save_one(FILE *out, const struct netfil_filter *f, unsigned int flag
 
 		netfil_format_redirect(&f->redirect, true, rd, sizeof(rd));
 		fprintf(out, " %s", rd);
+	}
+	if (f->queue.mode) {
+		char qs[96];
+
+		netfil_format_queue(&f->queue, qs, sizeof(qs));
+		fprintf(out, " %s", qs);
 	}
 	if (m->allow_missing)
 		fprintf(out, " --allow-missing");
@@ -1190,4 +1265,19 @@ int netfil_restore(struct netfil *nf, FILE *in, const char *name, unsigned int f
 out:
 	free(items);
 	return err;
+}
+
+void netfil_format_packet(const struct netfil_packet *p, char *buf, size_t len)
+{
+	char src[64], dst[64];
+	int n;
+
+	netfil_format_addr_port(p->family, p->saddr, p->sport, src, sizeof(src));
+	netfil_format_addr_port(p->family, p->daddr, p->dport, dst, sizeof(dst));
+	n = snprintf(buf, len, "%s %s %s %s > %s len %u%s", netfil_dir_name(p->dir),
+		     p->ifname[0] ? p->ifname : "-", netfil_proto_name(p->proto), src, dst,
+		     p->len, p->flow_new ? " new" : "");
+	if (p->has_sock && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " pid %u (%s) uid %u sock %llu", p->tgid,
+			 p->comm, p->uid, (unsigned long long)p->sock_id);
 }

@@ -86,7 +86,7 @@ test_help() {
 		check "help: '$o' has a usage" contains "$OUT" "Usage: netfil"
 	done
 	run_cli help
-	for o in "period" "roll" "--allow-missing" "filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none] [on | off]" \
+	for o in "period" "roll" "--allow-missing" "filter set ID [LIMITS] [action ACTION] [PERIOD] [REDIRECT | redirect none]" "[QUEUE | queue none] [on | off]" "QUEUE := queue [new | all] [fail { open | closed }] [timeout MS]" \
 		 "REDIRECT := { redirect to ADDR:PORT | proxy URL } [fail { open | closed }]" \
 		 "URL := { socks5://[USER:PASS@]HOST:PORT | http://HOST:PORT }" \
 		 "netfil run [proxy URL]" "netfil relay [--listen ADDR:PORT]" "[port N[-M]] [proto { tcp | udp }]" \
@@ -382,15 +382,18 @@ test_completion() {
 	check "completion: after period, on an interface filter" eq "$(comp netfil filter add interface lo period '')" \
 		"hourly daily weekly monthly none"
 	check "completion: weekly: days, at, the rest" eq "$(comp netfil filter add ip 10.0.0.1 period weekly '')" \
-		"mon tue wed thu fri sat sun at ibyte obyte iobyte action on off port proto redirect proxy"
+		"mon tue wed thu fri sat sun at ibyte obyte iobyte action on off port proto redirect proxy queue"
 	check "completion: monthly: day, at" eq "$(comp netfil filter add ip 10.0.0.1 period monthly '')" \
-		"day at ibyte obyte iobyte action on off port proto redirect proxy"
+		"day at ibyte obyte iobyte action on off port proto redirect proxy queue"
 	check "completion: a day of the month is a number" eq "$(comp netfil filter add ip 10.0.0.1 period monthly day '')" ""
 	check "completion: after 'at' a time" eq "$(comp netfil filter set 3 period daily at '')" ""
 	check "completion: after the period, the rest" eq "$(comp netfil filter add ip fd00::1 period daily at 08:00 '')" \
-		"ibyte obyte iobyte action on off port proto redirect proxy"
+		"ibyte obyte iobyte action on off port proto redirect proxy queue"
 	check "completion: filter set options" eq "$(comp netfil filter set 3 '')" \
-		"ibyte obyte iobyte action period on off redirect proxy"
+		"ibyte obyte iobyte action period on off redirect proxy queue"
+	check "completion: queue" eq "$(comp netfil filter set 3 queue '')" "new all none fail timeout"
+	check "completion: packets" contains "$(comp netfil packets 3 '')" "allow drop count"
+	check "completion: packets, ask are objects" contains "$(comp netfil pa) $(comp netfil as)" "packets ask"
 	check "completion: proto" eq "$(comp netfil filter add ip 10.0.0.1 proto '')" "tcp udp"
 	check "completion: port once" lacks_word "$(comp netfil filter add ip 10.0.0.1 port 80 '')" port
 	check "completion: run proxy" eq "$(comp netfil run '')" "ibyte obyte iobyte action -- proxy help"

@@ -3,12 +3,14 @@
 #   0. unit tests that need no root (make check) and each fuzzer briefly
 #   1. unit tests of the BPF programs (BPF_PROG_TEST_RUN on crafted packets)
 #   2. end-to-end tests with the release CLI, redirects (redsocks,
-#      microsocks, curl), and the CLI's conventions
+#      microsocks, curl), per-packet verdicts (NFQUEUE), and the CLI's
+#      conventions
 #   3. netfild: persistence, periods, interfaces, /metrics and access
 #   4. 2 and 3 again with the ASan+UBSan builds of the CLI, daemon and
 #      library
 #   5. netfild's /metrics while another user floods it, both builds
-#   6. the live views: netfil top in tmux, netfild's page in Chromium
+#   6. the live views: netfil top in tmux, netfild's page in Chromium;
+#      netfil ask in tmux
 #   7. the benchmark suite in smoke mode: every measurement runs once and
 #      must produce a number (speed is never judged here)
 # Each part runs in its own cgroup, pin directory and namespaces and cleans
@@ -69,6 +71,8 @@ part "redirect: redsocks, microsocks, curl" env NETFIL="$PWD/build/netfil" tests
 part "relay engine: microsocks, dante, tinyproxy (release and ASan+UBSan)" tests/relay_engine.sh
 part "proxy: the relay with microsocks, dante, tinyproxy, curl, busybox" env NETFIL="$PWD/build/netfil" \
 	NETFILD="$PWD/build/netfild" tests/proxy.sh
+part "queue: per-packet verdicts, netfil packets, fail policy" env NETFIL="$PWD/build/netfil" tests/queue.sh
+part "ask: the interactive firewall in tmux" env NETFIL="$PWD/build/netfil" tests/ask.sh
 part "cli: help, names, JSON, aliases" env NETFIL="$PWD/build/netfil" tests/cli.sh
 part "netfild" env NETFIL="$PWD/build/netfil" NETFILD="$PWD/build/netfild" tests/netfild.sh
 part "e2e: netfil (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
@@ -79,6 +83,10 @@ part "redirect (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/redirect.sh
 part "proxy (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/proxy.sh
+part "queue (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/queue.sh
+part "ask (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/ask.sh
 part "cli (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 tests/cli.sh
 part "netfild (ASan+UBSan)" env NETFIL="$PWD/build/asan/netfil" NETFILD="$PWD/build/asan/netfild" \

@@ -17,9 +17,9 @@ $(O)/unit/%: tests/unit/%.c $(UNIT_HDRS) $(O)/libnetfil.a
 check: $(UNIT_BIN)
 	@tests/unit/check.sh $(UNIT_BIN)
 
-# The packet-verdict engine's two parts, each built on its own with the
-# test's stand-ins for lib/queue.c until that joins them to libnetfil
-# (root: each test runs in a network namespace of its own).
+# The packet-verdict engine's two parts, each built on its own (the
+# client with the test's stand-ins for lib/queue.c's ties to the pinned
+# maps; root: each test runs in a network namespace of its own).
 QUEUE_CHECK := $(O)/unit/nft_check $(O)/unit/packets_check
 $(O)/unit/nft_check: tests/unit/nft_check.c lib/nft.c lib/queue.h lib/netfil.h
 	@mkdir -p $(@D)

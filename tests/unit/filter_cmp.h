@@ -57,6 +57,9 @@ static inline const char *filter_diff(const struct netfil_filter *a,
 	    strcmp(a->redirect.proxy.user, b->redirect.proxy.user) ||
 	    strcmp(a->redirect.proxy.pass, b->redirect.proxy.pass))
 		return "proxy";
+	if (a->queue.mode != b->queue.mode || a->queue.fail != b->queue.fail ||
+	    a->queue.timeout_ms != b->queue.timeout_ms)
+		return "queue";
 	for (i = 0; i < 2; i++) {
 		if (a->bytes[i] != b->bytes[i] || a->packets[i] != b->packets[i] ||
 		    a->dropped[i] != b->dropped[i])

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * queue.h - per-packet verdicts, the kernel half: the socket mark by which
+ * netfil's nftables rules find a socket filter's queue, and fail closed at
+ * connect() and sendmsg() while a queue has no client.  The rules and the
+ * client are user space's (lib/nft.c, lib/packets.c, lib/queue.c).
+ */
+#ifndef NF_QUEUE_H
+#define NF_QUEUE_H
+
+#include "redirect.h"
+
+#define SOL_SOCKET	1
+#define SO_MARK		36
+
+/* The queue field's bits that hold a filter's index (the top bit is the
+ * flow bit, not ours to set on a socket). */
+static __always_inline __u32 q_index_bits(const struct nf_globals *g)
+{
+	__u32 m = g->q_mark;
+
+	return m & ~(m & ~(m >> 1));	/* all but the field's highest bit */
+}
+
+/* The mark a socket of rec should carry: mark with its queue index
+ * field set to the first of its socket filters that has a queue (or
+ * cleared).  The relay's own sockets keep theirs. */
+static __always_inline __u32 q_sock_mark(const struct nf_globals *g, struct nf_sock *rec,
+					 __u32 mark)
+{
+	__u32 bits = q_index_bits(g), want = 0, n;
+	int i;
+
+	if (mark == NF_RELAY_MARK || !bits)
+		return mark;
+	n = nf_sock_refs(rec);
+	for (i = 0; i < NF_SOCK_MATCH && g->q_sockets; i++) {
+		struct nf_filter_cfg *cfg;
+		__u32 slot;
+
+		if (i >= (int)n)
+			break;
+		slot = rec->match[i].slot;
+		cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+		if (cfg && cfg->id == rec->match[i].id && cfg->q_mode && cfg->q_index) {
+			want = ((__u32)cfg->q_index << g->q_shift) & bits;
+			break;
+		}
+	}
+	return (mark & ~bits) | want;
+}
+
+/* A queue in fail closed with no client: the filter's id, else 0.  Only
+ * in the namespace that holds its rules, where its packets would stop. */
+static __always_inline __u32 q_closed(struct bpf_sock_addr *ctx, const struct nf_ref *refs)
+{
+	__u64 netns = 0;
+	int i;
+
+	for (i = 0; i < NF_REFS; i++) {
+		struct nf_filter_cfg *cfg;
+		struct bpf_sock *live;
+		__u32 slot = refs[i].slot;
+
+		if (!refs[i].id)
+			continue;
+		cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+		if (!cfg || cfg->id != refs[i].id || !cfg->q_mode || cfg->q_fail != NF_FAIL_CLOSED)
+			continue;
+		if (!netns)
+			netns = bpf_get_netns_cookie(ctx);
+		if (cfg->q_netns != netns)
+			continue;
+		live = bpf_map_lookup_elem(&nf_qlive, &slot);
+		if (live) {
+			bpf_sk_release(live);
+			continue;
+		}
+		return refs[i].id;
+	}
+	return 0;
+}
+
+static __always_inline void q_owner(const struct nf_sock *rec, struct nf_qowner *o)
+{
+	o->tgid = rec->tgid;
+	o->pid = rec->pid;
+	o->uid = rec->uid;
+	o->cookie = rec->cookie;
+	__builtin_memcpy(o->comm, rec->comm, sizeof(o->comm));
+}
+
+/* A socket closes while a queue exists: its owner stays findable by its
+ * local address for the packets it left in a queue.  The address is the
+ * one its first packet or datagram showed (sock_release cannot read it). */
+static __always_inline void q_gone(const struct nf_sock *rec)
+{
+	struct nf_globals *g = globals();
+	struct nf_qgone_key k = {};
+	struct nf_qowner o = {};
+	const __u32 *a = (const __u32 *)rec->laddr;
+	__u32 *ka = (__u32 *)k.laddr;
+
+	if (!g || !g->q_filters || !rec->lport)
+		return;
+	k.family = rec->family;
+	k.proto = rec->proto;
+	k.lport = rec->lport;
+	if (rec->family == AF_INET6 && v4mapped(a)) {
+		ka[0] = a[3];
+		k.family = AF_INET;	/* a dual-stack socket's IPv4 packets */
+	} else {
+		ka[0] = a[0]; ka[1] = a[1]; ka[2] = a[2]; ka[3] = a[3];
+	}
+	q_owner(rec, &o);
+	bpf_map_update_elem(&nf_qgone, &k, &o, BPF_ANY);
+}
+
+/* sendmsg() of unconnected UDP: its local address, bound by now, kept for
+ * q_gone() before the datagram has left (it may wait in a queue). */
+static __always_inline void q_local(struct bpf_sock *sk, struct nf_sock *rec)
+{
+	__u32 *l = (__u32 *)rec->laddr, p = sk->src_port;
+
+	barrier_var(p);
+	if (rec->lport || rec->addr_known)
+		return;
+	if (rec->family == AF_INET6)
+		READ_MAPPED(true, sk->src_ip6, 0, l);
+	else
+		l[0] = sk->src_ip4;
+	rec->lport = (__u16)p;
+}
+
+/* connect() and sendmsg(): the socket's queue mark, then fail closed.
+ * Returns the refusing filter's id, or 0. */
+static __always_inline __u32 q_connect(struct bpf_sock_addr *ctx, struct nf_sock *rec,
+				       const struct nf_ref *refs, bool send)
+{
+	struct nf_globals *g = globals();
+	struct bpf_sock *sk = ctx->sk;
+	__u32 mark, want, id;
+
+	if (!g || !g->q_mark || !sk)
+		return 0;
+	mark = sk->mark;
+	if (rec && (g->q_sockets || (mark & q_index_bits(g)))) {
+		want = q_sock_mark(g, rec, mark);
+		if (want != mark)
+			bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &want, sizeof(want));
+	}
+	if (!g->q_filters)
+		return 0;
+	if (send && rec)
+		q_local(sk, rec);
+	id = q_closed(ctx, refs);
+	if (id)
+		bpf_set_retval(-ECONNREFUSED);
+	return id;
+}
+
+#endif /* NF_QUEUE_H */
