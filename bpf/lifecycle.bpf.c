@@ -175,6 +175,10 @@ int nf_sockops(struct bpf_sock_ops *ops)
 		return 1;
 	switch (ops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		/* a queue covers it: its RTO callback applies fail open */
+		if (rec->q_id)
+			bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
+						  BPF_SOCK_OPS_RTO_CB_FLAG);
 		if (rec->redirected) {
 			struct nf_odst_key k = {};
 
@@ -212,6 +216,9 @@ int nf_sockops(struct bpf_sock_ops *ops)
 			emit(ev);
 		}
 		break;
+	case BPF_SOCK_OPS_RTO_CB:
+		q_rto(ops, sk, rec);
+		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		state = ops->args[1];
 		barrier_var(state);
@@ -235,6 +242,35 @@ int nf_sockops(struct bpf_sock_ops *ops)
 	return 1;
 }
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* A socket that sent nothing netfil saw yet (a connected UDP socket's
+ * datagrams may all still wait in a queue) has no local address in its
+ * record: read it off the socket, for q_gone().  The hook's context
+ * fields cannot give it, the kernel's struct sock can (read only). */
+static __always_inline void release_local(struct bpf_sock *ctx, struct nf_sock *rec)
+{
+	struct sock *sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+	struct nf_globals *g = globals();
+	__u32 *l = (__u32 *)rec->laddr;
+	__u16 port;
+
+	if (!g || !g->q_filters || rec->lport)
+		return;
+	port = sk->__sk_common.skc_num;
+	if (!port)
+		return;
+	if (rec->family == AF_INET6) {
+		l[0] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+		l[1] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[1];
+		l[2] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+		l[3] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[3];
+	} else {
+		l[0] = sk->__sk_common.skc_rcv_saddr;
+	}
+	rec->lport = port;
+}
+
 /* close() of every other socket: UDP, and TCP that never connected. */
 SEC("cgroup/sock_release")
 int nf_sock_release(struct bpf_sock *ctx)
@@ -243,8 +279,10 @@ int nf_sock_release(struct bpf_sock *ctx)
 	struct nf_event *ev;
 
 	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
-	if (rec)
+	if (rec) {
+		release_local(ctx, rec);
 		q_gone(rec);
+	}
 	if (!rec || rec->closed || rec->tcp_close_cb)
 		return 1;
 	proc_tally(rec);

@@ -149,6 +149,16 @@ NF_MAP struct {
 	__type(value, __u64);
 } nf_qlive SEC(".maps");
 
+/* ... and a heartbeat there, which the kernel reads to tell a live client
+ * from a stalled one (struct nf_qbeat). */
+NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_qbeat);
+} nf_qbeat SEC(".maps");
+
 NF_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NF_QGONE_MAX);

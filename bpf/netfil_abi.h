@@ -286,6 +286,10 @@ struct nf_sock {
 	__u32 rd_filter;	/* the redirecting filter */
 	__u8 to[16];
 	__u64 cookie;		/* the socket's cookie, for per-packet verdicts */
+	/* The first filter with a queue that its last connect() or sendmsg()
+	 * matched here: its RTO callback looks at that queue's client. */
+	__u32 q_id;
+	__u32 q_slot;
 };
 
 /* nf_sk_lookup (queue.bpf.c) runs on this, after an Ethernet header, by
@@ -321,6 +325,16 @@ struct nf_qowner {
 	char comm[NF_COMM_LEN];
 };
 #define NF_QGONE_MAX 16384
+
+/* A queue's client, per filter slot (nf_qbeat, mmapped by the client):
+ * its heartbeat, and what its fail policy did while it had none.  A
+ * client whose beat is older than the filter's timeout has stalled. */
+struct nf_qbeat {
+	__u64 beat_ns;		/* CLOCK_MONOTONIC, written by the client */
+	__u64 refused;		/* connect()/sendmsg() refused: fail closed */
+	__u64 passed;		/* sockets let past the queue: fail open */
+	__u64 pad;
+};
 
 /* One governed socket as nf_dump_socks (iter.bpf.c) writes it, for live
  * views: who owns it, where it talks and what it moved so far. */

@@ -50,13 +50,38 @@ static __always_inline __u32 q_sock_mark(const struct nf_globals *g, struct nf_s
 	return (mark & ~bits) | want;
 }
 
-/* A queue in fail closed with no client: the filter's id, else 0.  Only
- * in the namespace that holds its rules, where its packets would stop. */
-static __always_inline __u32 q_closed(struct bpf_sock_addr *ctx, const struct nf_ref *refs)
+/* A queue's client has stalled (or is gone): its heartbeat is older
+ * than the filter's timeout.  A beat from the future is fresh. */
+static __always_inline bool q_stale(__u32 slot, const struct nf_filter_cfg *cfg)
+{
+	struct nf_qbeat *b = bpf_map_lookup_elem(&nf_qbeat, &slot);
+	__u64 beat = b ? *(volatile __u64 *)&b->beat_ns : 0;
+
+	return (__s64)(bpf_ktime_get_ns() - beat) > (__s64)cfg->q_timeout_ms * 1000000;
+}
+
+static __always_inline void q_count(__u32 slot, bool refused)
+{
+	struct nf_qbeat *b = bpf_map_lookup_elem(&nf_qbeat, &slot);
+
+	if (b)
+		__sync_fetch_and_add(refused ? &b->refused : &b->passed, 1);
+}
+
+/* The fail policy at connect() and sendmsg(), by the first of refs with a
+ * queue in this namespace (where its rules are, and its packets would
+ * wait).  With no client, or one that has stalled, fail closed refuses:
+ * that filter's id.  Fail open with a stalled client sets *pass: the
+ * socket goes past the queue (with no client at all the kernel's bypass
+ * does that).  rec remembers the queue for its RTO callback. */
+static __always_inline __u32 q_policy(struct bpf_sock_addr *ctx, struct nf_sock *rec,
+				      const struct nf_ref *refs, bool *pass)
 {
 	__u64 netns = 0;
 	int i;
 
+	if (rec)
+		rec->q_id = 0;
 	for (i = 0; i < NF_REFS; i++) {
 		struct nf_filter_cfg *cfg;
 		struct bpf_sock *live;
@@ -65,20 +90,39 @@ static __always_inline __u32 q_closed(struct bpf_sock_addr *ctx, const struct nf
 		if (!refs[i].id)
 			continue;
 		cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
-		if (!cfg || cfg->id != refs[i].id || !cfg->q_mode || cfg->q_fail != NF_FAIL_CLOSED)
+		if (!cfg || cfg->id != refs[i].id || !cfg->q_mode)
 			continue;
 		if (!netns)
 			netns = bpf_get_netns_cookie(ctx);
 		if (cfg->q_netns != netns)
 			continue;
-		live = bpf_map_lookup_elem(&nf_qlive, &slot);
-		if (live) {
-			bpf_sk_release(live);
-			continue;
+		if (rec) {
+			rec->q_id = refs[i].id;
+			rec->q_slot = slot;
 		}
-		return refs[i].id;
+		live = bpf_map_lookup_elem(&nf_qlive, &slot);
+		if (live)
+			bpf_sk_release(live);
+		if (live && !q_stale(slot, cfg))
+			return 0;
+		if (cfg->q_fail == NF_FAIL_CLOSED) {
+			q_count(slot, true);
+			return refs[i].id;
+		}
+		if (live) {
+			q_count(slot, false);
+			*pass = true;
+		}
+		return 0;
 	}
 	return 0;
+}
+
+/* mark without a pass: the queue field all-ones, which netfil's rules let
+ * by (and remember for the flow, as an ALLOW_FLOW verdict). */
+static __always_inline __u32 q_unpass(const struct nf_globals *g, __u32 mark)
+{
+	return (mark & g->q_mark) == g->q_mark ? mark & ~g->q_mark : mark;
 }
 
 static __always_inline void q_owner(const struct nf_sock *rec, struct nf_qowner *o)
@@ -132,31 +176,65 @@ static __always_inline void q_local(struct bpf_sock *sk, struct nf_sock *rec)
 	rec->lport = (__u16)p;
 }
 
-/* connect() and sendmsg(): the socket's queue mark, then fail closed.
- * Returns the refusing filter's id, or 0. */
+/* connect() and sendmsg(): the fail policy, then the socket's queue mark
+ * (or pass).  Returns the refusing filter's id, or 0. */
 static __always_inline __u32 q_connect(struct bpf_sock_addr *ctx, struct nf_sock *rec,
 				       const struct nf_ref *refs, bool send)
 {
 	struct nf_globals *g = globals();
 	struct bpf_sock *sk = ctx->sk;
-	__u32 mark, want, id;
+	__u32 mark, want, id = 0;
+	bool pass = false;
 
+	barrier_var(sk);	/* one read: see redirect() */
 	if (!g || !g->q_mark || !sk)
 		return 0;
+	if (g->q_filters) {
+		if (send && rec)
+			q_local(sk, rec);
+		id = q_policy(ctx, rec, refs, &pass);
+	}
 	mark = sk->mark;
-	if (rec && (g->q_sockets || (mark & q_index_bits(g)))) {
-		want = q_sock_mark(g, rec, mark);
+	if (rec && !id && mark != NF_RELAY_MARK &&
+	    (g->q_sockets || pass || (mark & g->q_mark))) {
+		want = q_unpass(g, mark);
+		want = pass ? want | g->q_mark : q_sock_mark(g, rec, want);
 		if (want != mark)
 			bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &want, sizeof(want));
 	}
-	if (!g->q_filters)
-		return 0;
-	if (send && rec)
-		q_local(sk, rec);
-	id = q_closed(ctx, refs);
 	if (id)
 		bpf_set_retval(-ECONNREFUSED);
 	return id;
+}
+
+/* TCP's retransmission timer, on a socket that a queue covered at
+ * connect(): while that queue's client has stalled under fail open, the
+ * socket passes, so a held flow resumes by retransmitting; once the
+ * client is back, new flows are queued again. */
+static __always_inline void q_rto(struct bpf_sock_ops *ops, struct bpf_sock *sk,
+				  struct nf_sock *rec)
+{
+	struct nf_globals *g = globals();
+	struct nf_filter_cfg *cfg;
+	__u32 slot = rec->q_slot, mark, want;
+	bool pass;
+
+	if (!g || !g->q_mark || !rec->q_id)
+		return;
+	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+	if (!cfg || cfg->id != rec->q_id || !cfg->q_mode || cfg->q_fail != NF_FAIL_OPEN)
+		return;
+	mark = sk->mark;
+	if (mark == NF_RELAY_MARK)
+		return;
+	pass = q_stale(slot, cfg);
+	want = q_unpass(g, mark);
+	want = pass ? want | g->q_mark : q_sock_mark(g, rec, want);
+	if (want == mark)
+		return;
+	if (pass)
+		q_count(slot, false);
+	bpf_setsockopt(ops, SOL_SOCKET, SO_MARK, &want, sizeof(want));
 }
 
 #endif /* NF_QUEUE_H */

@@ -248,6 +248,7 @@ static __always_inline int redirect(struct bpf_sock_addr *ctx, bool v6, struct n
 	/* one read each: clang would turn a second into a computed offset */
 	barrier_var(type);
 	barrier_var(proto);
+	barrier_var(sk);
 	if (!rec || !sk)
 		return RD_NONE;
 	if (type == SOCK_STREAM && proto == IPPROTO_TCP)

@@ -439,7 +439,8 @@ static void key(struct ask *a, char c)
 
 static int serve(struct ask *a)
 {
-	char buf[64];
+	uint64_t stalls = 0;
+	char buf[64], note[192];
 	int i, n, err, timeout;
 
 	while (!stop) {
@@ -459,6 +460,8 @@ static int serve(struct ask *a)
 			err = netfil_packets_dispatch(a->pq);
 			if (err < 0 && err != -EINTR)
 				return fail_errno(err, "reading packets");
+			if (stall_text(a->pq, a->filter, &stalls, note, sizeof(note)))
+				say("%s", note);
 		}
 		if (n > 0 && p[1].revents) {
 			n = (int)read(STDIN_FILENO, buf, sizeof(buf));
@@ -470,22 +473,6 @@ static int serve(struct ask *a)
 		}
 	}
 	return 0;
-}
-
-static int open_error(int err, uint32_t id)
-{
-	switch (err) {
-	case -ENOENT:
-		return fail("no filter %u", id);
-	case -EINVAL:
-		return fail("filter %u has no queue", id);
-	case -EBUSY:
-		return fail("filter %u's queue already has a client", id);
-	case -EXDEV:
-		return fail("filter %u's queue is in another network namespace", id);
-	default:
-		return fail_errno(err, "opening the queue");
-	}
 }
 
 int do_ask(int argc, char **argv)
@@ -514,7 +501,7 @@ int do_ask(int argc, char **argv)
 	if (!err)
 		err = load_exes(&a);
 	if (err) {
-		ret = a.pq ? fail_errno(err, "listing filters") : open_error(err, a.filter);
+		ret = a.pq ? fail_errno(err, "listing filters") : queue_open_error(err, a.filter);
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);

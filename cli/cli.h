@@ -88,6 +88,8 @@ int do_restore(int argc, char **argv);
 int do_packets(int argc, char **argv);
 /* packets.c: netfil_packets_open()'s error, said for filter id */
 int queue_open_error(int err, uint32_t id);
+bool stall_text(const struct netfil_packets *pq, uint32_t id, uint64_t *seen, char *buf,
+		size_t len);
 int do_ask(int argc, char **argv);
 
 #endif

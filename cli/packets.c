@@ -38,6 +38,26 @@ static enum netfil_verdict on_packet(const struct netfil_packet *p, void *ctx)
 	return k->v;
 }
 
+/* A stall the client just came back from, in words: its fail policy
+ * applied while it was away (the kernel's counts since it started).
+ * false: no new stall. */
+bool stall_text(const struct netfil_packets *pq, uint32_t id, uint64_t *seen, char *buf,
+		size_t len)
+{
+	struct netfil_packets_stats st;
+
+	netfil_packets_stats(pq, &st);
+	if (st.stalls == *seen)
+		return false;
+	*seen = st.stalls;
+	snprintf(buf, len,
+		 "filter %u's client stalled, its fail policy applied meanwhile: "
+		 "%llu stalls, %llu ms in all; %llu refused, %llu passed",
+		 id, (unsigned long long)st.stalls, (unsigned long long)st.stalled_ms,
+		 (unsigned long long)st.refused, (unsigned long long)st.passed);
+	return true;
+}
+
 /* The library's errors for a client, in the words of this command. */
 int queue_open_error(int err, uint32_t id)
 {
@@ -61,6 +81,8 @@ int do_packets(int argc, char **argv)
 	struct pk k = { .v = NETFIL_V_ALLOW };
 	struct netfil_packets *pq;
 	struct netfil *nf;
+	uint64_t stalls = 0;
+	char note[192];
 	uint32_t id;
 	int i, err = 0;
 
@@ -103,6 +125,8 @@ int do_packets(int argc, char **argv)
 		}
 		err = netfil_packets_dispatch(pq);
 		fflush(stdout);
+		if (stall_text(pq, id, &stalls, note, sizeof(note)))
+			fprintf(stderr, "netfil: %s\n", note);
 		if (err < 0 && err != -EINTR && err != -EAGAIN)
 			break;
 		err = 0;

@@ -828,6 +828,14 @@ struct netfil_packets_stats {
 	uint64_t held;		/* delayed and still waiting */
 	uint64_t timed_out;	/* held past the timeout: the fail policy answered */
 	uint64_t lost;		/* the kernel could not queue them (full, no room) */
+	/* Stalls: this client went longer than the timeout between two
+	 * dispatches (stopped, or stuck in a handler), and the kernel applied
+	 * the fail policy meanwhile.  refused and passed count what it did
+	 * since the open: connect()/sendmsg() refused under fail closed, with
+	 * no client or a stalled one; sockets let past the queue under fail
+	 * open while this client had stalled. */
+	uint64_t stalls, stalled_ms;
+	uint64_t refused, passed;
 };
 /* Become the client of filter_id's queue in the caller's network
  * namespace.  -ENOENT: no such filter; -EINVAL: it has no queue;
@@ -835,7 +843,9 @@ struct netfil_packets_stats {
  * namespace. */
 int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn fn, void *ctx,
 			struct netfil_packets **pq);
-/* Polls readable when packets wait or a held packet's time is up. */
+/* Polls readable when packets wait, a held packet's time is up, or the
+ * heartbeat is due (a quarter of the timeout): dispatch whenever it is
+ * readable, or the kernel takes the client for stalled. */
 int netfil_packets_fd(const struct netfil_packets *pq);
 /* Handle what waits, without blocking: packets handled, or -errno.
  * Verdicts are sent in batches, when the socket runs dry. */

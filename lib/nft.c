@@ -282,6 +282,18 @@ static int put_table(struct nl *nl, const char *table, uint32_t flow_mask)
 			return -ENOMEM;
 		err = put_rule(nl, r, flow_rule(r, i, flow_mask));
 	}
+	/* a socket marked with the flow bit passes: fail open while a client
+	 * has stalled (bpf/queue.h); the flow chain then remembers its flow,
+	 * so the replies pass too */
+	if (flow_mask && !err) {
+		r = rule_new(table, chain_name[OUT], NFT_FLOW_TAG);
+		if (!r)
+			return -ENOMEM;
+		err = put_rule(nl, r, add_meta(r, NFT_META_MARK) ?:
+				      add_masked(r, flow_mask, flow_mask) ?:
+				      ADD(r, "immediate", NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT,
+					  NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT));
+	}
 	return err;
 }
 

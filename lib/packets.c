@@ -12,6 +12,21 @@
  * order it sends them, so the ring is sorted by id too and a verdict finds
  * its packet by binary search.
  *
+ * Stalls: each dispatch writes a heartbeat that the kernel reads
+ * (nf_qbeat); the timerfd also fires a quarter of the timeout after the
+ * last beat, so an idle client keeps beating.  A client that goes longer
+ * than the timeout without one (stopped, or stuck in a handler) is taken
+ * for stalled, and its filter's fail policy applies at connect() and
+ * sendmsg() until it beats again (bpf/queue.h); it counts the stall when
+ * it comes back.  What it holds meanwhile, unread or delayed, would wait
+ * for it in the kernel (a held TCP segment is not even retransmitted), so
+ * a watchdog answers it: a child process, forked at the open, sharing
+ * only the netlink socket, which sends one batch verdict with the fail
+ * policy for every packet queued so far each time it finds the beat
+ * stale.  It sits in a process group of its own (a terminal's Ctrl-Z
+ * stops the client, not it) and dies with the client (PDEATHSIG, and
+ * netfil_packets_close()).
+ *
  * Loss: the socket sets NETLINK_NO_ENOBUFS, because an ENOBUFS from recv
  * would say only that something was lost.  The kernel counts each packet
  * it could not queue (queue full: queue_dropped) or deliver (socket full:
@@ -22,6 +37,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,10 +45,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/timerfd.h>
 #include <linux/netfilter.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
+#include "netfil_abi.h"
 #include "queue.h"
 
 #define PQ_SLOT		(0x10000 + 4096)	/* one message: 0xffff of packet, attributes */
@@ -73,6 +93,10 @@ struct netfil_packets {
 	int ack_err;		/* the config message's answer; 1: none yet */
 	bool bound, closing, in_dispatch;
 	uint64_t now, armed;	/* the timerfd's deadline; 0: not armed */
+	uint64_t beat_at;	/* the last heartbeat */
+	uint64_t refused0, passed0;	/* the kernel's counts at the open */
+	pid_t dog;		/* the watchdog; 0: none */
+	uint32_t *last_id;	/* shared with it: the newest packet's id */
 	struct pq_held *ring;
 	uint32_t head, tail;	/* ring[head..tail), free running */
 	struct pq_ifname ifc[PQ_IFCACHE];
@@ -199,10 +223,28 @@ static int expire(struct netfil_packets *pq, bool all)
 	return err;
 }
 
-/* Arm the timerfd for the oldest held packet (expire() left it at the head). */
+/* The heartbeat, at pq->now; a gap over the timeout was a stall. */
+static void beat(struct netfil_packets *pq)
+{
+	uint64_t gap = pq->now - pq->beat_at;
+
+	if (gap > pq->qi.timeout_ms * NS_PER_MS) {
+		pq->st.stalls++;
+		pq->st.stalled_ms += gap / NS_PER_MS;
+	}
+	pq->beat_at = pq->now;
+	__atomic_store_n(&pq->qi.beat->beat_ns, pq->now, __ATOMIC_RELEASE);
+}
+
+/* Arm the timerfd for the oldest held packet (expire() left it at the
+ * head), or the next heartbeat if that comes first. */
 static int arm(struct netfil_packets *pq)
 {
-	uint64_t want = pq->head != pq->tail ? slot(pq, pq->head)->deadline : 0;
+	uint64_t want = pq->beat_at + pq->qi.timeout_ms * NS_PER_MS / 4;
+	uint64_t held = pq->head != pq->tail ? slot(pq, pq->head)->deadline : 0;
+
+	if (held && held < want)
+		want = held;
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (time_t)(want / NS_PER_SEC),
 			      .tv_nsec = (long)(want % NS_PER_SEC) },
@@ -273,6 +315,7 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 		return 0;	/* no id: nothing to answer */
 	ph = mnl_attr_get_payload(a[NFQA_PACKET_HDR]);
 	p.id = ntohl(ph->packet_id);
+	__atomic_store_n(pq->last_id, p.id, __ATOMIC_RELAXED);
 	mark = a[NFQA_MARK] ? ntohl(mnl_attr_get_u32(a[NFQA_MARK])) : 0;
 	pq->st.packets++;
 	if (pq->closing)
@@ -354,6 +397,7 @@ int netfil_packets_dispatch(struct netfil_packets *pq)
 	if (read(pq->tfd, &fired, sizeof(fired)) == sizeof(fired))
 		pq->armed = 0;	/* one-shot: it has to be armed again */
 	pq->now = now_ns();
+	beat(pq);
 	pq->in_dispatch = true;
 	err = expire(pq, false);
 	n = receive(pq, PQ_BURST);
@@ -381,6 +425,7 @@ int netfil_packets_verdict(struct netfil_packets *pq, uint32_t id, enum netfil_v
 	if (pq->in_dispatch)
 		return err;
 	pq->now = now_ns();
+	beat(pq);
 	err = expire(pq, false) ?: err;
 	return flush(pq) ?: arm(pq) ?: err;
 }
@@ -408,6 +453,8 @@ void netfil_packets_stats(const struct netfil_packets *pq, struct netfil_packets
 {
 	*st = pq->st;
 	proc_queue(pq->proc, pq->qi.qnum, &st->lost);
+	st->refused = __atomic_load_n(&pq->qi.beat->refused, __ATOMIC_RELAXED) - pq->refused0;
+	st->passed = __atomic_load_n(&pq->qi.beat->passed, __ATOMIC_RELAXED) - pq->passed0;
 }
 
 int netfil_packets_fd(const struct netfil_packets *pq)
@@ -491,6 +538,54 @@ static int bind_queue(struct netfil_packets *pq)
 	return err;
 }
 
+/* The watchdog's life: every quarter of the timeout, if the client's beat
+ * is older than the timeout, the fail policy's verdict for every packet
+ * up to well past the newest one it read (ids are sequence numbers: the
+ * kernel compares them modulo 2^32).  No allocation: it was forked. */
+static void __attribute__((noreturn)) watch(struct netfil_packets *pq, pid_t parent)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timespec period = { .tv_sec = pq->qi.timeout_ms / 4000,
+				   .tv_nsec = (long)(pq->qi.timeout_ms % 4000) * 250000 };
+	uint32_t v = fail_verdict(pq) == NETFIL_V_DROP ? NF_DROP : NF_ACCEPT;
+	char buf[128] __attribute__((aligned(4))) = { 0 };
+	struct nlmsghdr *nlh;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	setpgid(0, 0);
+	/* only the netlink socket: the client's other files are not ours to
+	 * keep open (nf_qlive's socket must close with the client) */
+	if (pq->fd > 0)
+		close_range(0, (unsigned int)pq->fd - 1, 0);
+	close_range((unsigned int)pq->fd + 1, ~0u, 0);
+	for (;;) {
+		nanosleep(&period, NULL);
+		if ((int64_t)(now_ns() - __atomic_load_n(&pq->qi.beat->beat_ns, __ATOMIC_ACQUIRE)) <=
+		    (int64_t)(pq->qi.timeout_ms * NS_PER_MS))
+			continue;
+		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT_BATCH, pq->qi.qnum);
+		nfq_nlmsg_verdict_put(nlh, (int)(__atomic_load_n(pq->last_id, __ATOMIC_RELAXED) +
+						 0x40000000u), (int)v);
+		sendto(pq->fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	}
+}
+
+static int watchdog(struct netfil_packets *pq)
+{
+	pid_t parent = getpid();
+
+	pq->dog = fork();
+	if (pq->dog < 0) {
+		pq->dog = 0;
+		return -errno;
+	}
+	if (!pq->dog)
+		watch(pq, parent);
+	return 0;
+}
+
 int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn fn, void *ctx,
 			struct netfil_packets **pqp)
 {
@@ -510,10 +605,18 @@ int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn 
 		goto fail;
 	if (!pq->qi.timeout_ms)
 		pq->qi.timeout_ms = NETFIL_QUEUE_TIMEOUT_MS;
+	pq->beat_at = __atomic_load_n(&pq->qi.beat->beat_ns, __ATOMIC_RELAXED);
+	pq->refused0 = __atomic_load_n(&pq->qi.beat->refused, __ATOMIC_RELAXED);
+	pq->passed0 = __atomic_load_n(&pq->qi.beat->passed, __ATOMIC_RELAXED);
 	pq->ring = calloc(PQ_RING, sizeof(*pq->ring));
 	pq->sbuf = malloc(PQ_SENDBUF);
 	pq->rbuf = malloc((size_t)PQ_SLOTS * PQ_SLOT);
-	err = !pq->ring || !pq->sbuf || !pq->rbuf ? -ENOMEM : sockets(pq) ?: bind_queue(pq);
+	pq->last_id = mmap(NULL, sizeof(*pq->last_id), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pq->last_id == MAP_FAILED)
+		pq->last_id = NULL;
+	err = !pq->ring || !pq->sbuf || !pq->rbuf || !pq->last_id ? -ENOMEM :
+	      sockets(pq) ?: bind_queue(pq) ?: watchdog(pq);
 	if (err)
 		goto fail;
 	*pqp = pq;
@@ -530,6 +633,10 @@ void netfil_packets_close(struct netfil_packets *pq)
 
 	if (!pq)
 		return;
+	if (pq->dog) {
+		kill(pq->dog, SIGKILL);
+		waitpid(pq->dog, NULL, 0);
+	}
 	if (pq->bound) {
 		/* what the kernel still holds at the unbind it drops: answer
 		 * the held packets and those waiting in the socket first */
@@ -551,6 +658,10 @@ void netfil_packets_close(struct netfil_packets *pq)
 		close(pq->epfd);
 	if (pq->live_fd >= 0)
 		close(pq->live_fd);
+	if (pq->qi.beat_map)
+		munmap(pq->qi.beat_map, pq->qi.beat_len);
+	if (pq->last_id)
+		munmap(pq->last_id, sizeof(*pq->last_id));
 	free(pq->ring);
 	free(pq->sbuf);
 	free(pq->rbuf);

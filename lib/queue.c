@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
@@ -364,6 +366,34 @@ int nf_queue_set(struct netfil *nf, __u32 slot, const struct netfil_queue *q)
 
 /* ---- the client's side ----------------------------------------------------- */
 
+/* The page of nf_qbeat that holds slot's beat, mapped, and a first beat:
+ * the kernel must not find the new client stalled. */
+static int map_beat(struct netfil *nf, __u32 slot, struct nf_queue_info *qi)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), at = slot * sizeof(struct nf_qbeat);
+	size_t off = at & ~(page - 1);
+	struct timespec ts;
+	int fd, err = 0;
+
+	fd = nf_pin_fd(nf, &(int){ -1 }, NULL, "nf_qbeat");
+	if (fd < 0)
+		return fd;
+	qi->beat_map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	if (qi->beat_map == MAP_FAILED) {
+		err = -errno;
+		qi->beat_map = NULL;
+	}
+	close(fd);
+	if (err)
+		return err;
+	qi->beat_len = page;
+	qi->beat = (struct nf_qbeat *)((char *)qi->beat_map + (at - off));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	__atomic_store_n(&qi->beat->beat_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			 __ATOMIC_RELEASE);
+	return 0;
+}
+
 int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info *qi,
 		    int *live_fd)
 {
@@ -394,6 +424,9 @@ int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info 
 	qi->timeout_ms = c->q_timeout_ms;
 	qi->flow_mask = flow_bit(nf->g->q_mark);
 
+	err = map_beat(nf, slot, qi);
+	if (err)
+		return err;
 	/* while this socket is in nf_qlive, connect() knows a client lives */
 	map = nf_pin_fd(nf, &nf->qlive_fd, NULL, "nf_qlive");
 	if (map < 0)

@@ -54,11 +54,17 @@ struct nf_queue_info {
 	uint32_t timeout_ms;
 	/* ALLOW_FLOW: the verdict sets (mark & ~flow_mask) | flow_mask */
 	uint32_t flow_mask;
+	/* the client's heartbeat and its fail policy's counts (nf_qbeat,
+	 * mapped: beat_map, beat_len) */
+	struct nf_qbeat *beat;
+	void *beat_map;
+	size_t beat_len;
 };
 
 /* queue.c: filter_id's queue, if it has one in the caller's network
  * namespace.  *live_fd (or -1) is a socket to keep open while the client
- * lives: the kernel side sees the client go with it. */
+ * lives: the kernel side sees the client go with it.  qi->beat is its
+ * heartbeat, beaten once already; munmap(beat_map, beat_len) at the end. */
 int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info *qi,
 		    int *live_fd);
 /* queue.c: the local socket of p's addresses and ports: fills has_sock,

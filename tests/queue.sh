@@ -63,6 +63,30 @@ pk_py() {
 	EOF
 }
 
+# udp_try: one datagram from A to B: "sent", or sendto()'s errno
+udp_try() {
+	in_a python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("10.77.0.2", 9)); print("sent")
+except OSError as e:
+    print(e.errno)'
+}
+
+# paced NAME BYTES RATE IDLE_MS: a paced TCP transfer from A to a sink in
+# B on a new PORT, in the background (sink pid PS, sender PC; their
+# reports $TMP/NAMEsink.out and $TMP/NAMEsend.out)
+paced() {
+	PORT=$((PORT + 1))
+	nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --idle $4 \
+		> "$TMP"/$1sink.out &
+	PS=$!
+	poll_until 3 test -n "$(in_b ss -Htln "sport = :$PORT")"
+	$A "$NFT" send tcp 10.77.0.2 $PORT $2 --rate $3 --timeout 20000 > "$TMP"/$1send.out &
+	PC=$!
+}
+
 # serve N: a TCP server in B on $PORT for N connections (each read, then
 # closed), its pid in SRV; bounded by its accept timeout
 serve() {
@@ -106,6 +130,29 @@ check "a second client of the same queue is refused" \
 check "a client from another namespace is refused" \
 	contains "$(nf packets "$ID" 2>&1)" "in another network namespace"
 client_stop
+
+# --- 1b. IPv6, and an interface filter's UDP --------------------------------
+# a packet goes to the first queue rule it meets: ID's rule steps aside
+nf filter set "$ID" queue none >/dev/null
+V6=$(fid ip fd77::2 queue all fail open)
+client_start "$V6" allow
+up tcp $NS_B fd77::2 500000 noop
+check "ipv6 tcp through the queue: all 500000 bytes" eq "$RECEIVED" 500000
+check "ipv6 tcp: every packet names the sender, vab, both directions" \
+	eq "$(pk_py owner $PORT $CP nftraffic)" ok
+client_stop
+in_a "$NETFIL" filter del "$V6" >/dev/null
+IF=$(fid interface vab queue all fail open)
+client_start "$IF" allow
+up udp $NS_B 10.77.0.2 50000 noop
+check "interface filter: udp through its queue, all 50000 bytes" eq "$RECEIVED" 50000
+# the sender has closed (and exited) before most of its datagrams are
+# answered: they are named from nf_qgone, its address read at close
+check "interface filter: every datagram names the sender" \
+	eq "$(pk_py owner $PORT $CP nftraffic)" "bad 0 of 50, dirs ['out']"
+client_stop
+in_a "$NETFIL" filter del "$IF" >/dev/null
+nf filter set "$ID" queue all fail open >/dev/null
 
 # --- 2. a socket filter: the socket mark, both directions --------------
 nf filter set "$ID" queue none >/dev/null
@@ -187,13 +234,7 @@ in_a "$NETFIL" filter set "$ID" queue all fail closed >/dev/null
 up tcp $NS_B 10.77.0.2 200000 noop
 check "fail closed, no client: tcp connect refused" eq "$SENT_ERR" ECONNREFUSED
 check "fail closed: refused within a second" le "$(field "$TMP"/send.out elapsed_ms)" 1000
-r=$(in_a python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    s.sendto(b"x", ("10.77.0.2", 9)); print("sent")
-except OSError as e:
-    print(e.errno)')
+r=$(udp_try)
 check "fail closed, no client: udp sendto refused" eq "$r" 111
 # the rules (and so the refusal) are A's alone: B reaches 10.77.0.2, its own
 start_sink $NS_B 10.77.0.2
@@ -204,12 +245,8 @@ check "fail closed holds in A only: B's own connection to 10.77.0.2 works" \
 
 # --- 8. a client killed with -9 mid-transfer ----------------------------
 client_start "$ID" allow
-PORT=$((PORT + 1))
-nsenter --net=/run/netns/$NS_B "$NFT" sink tcp 10.77.0.2 $PORT --idle 3000 > "$TMP"/ksink.out &
-KS=$!
-poll_until 3 test -n "$(in_b ss -Htln "sport = :$PORT")"
-$A "$NFT" send tcp 10.77.0.2 $PORT 100000000 --rate 2000000 --timeout 20000 > "$TMP"/ksend.out &
-KC=$!
+paced k 100000000 2000000 3000
+KS=$PS KC=$PC
 poll_until 5 grep -qE "\"dst\": ?\"10.77.0.2:$PORT\"" "$TMP"/pk.json
 # admitted bytes (counted after netfilter): they grow until the kill ...
 out_bytes() { jget "$(in_a "$NETFIL" -j filter show "$ID")" bytes.out; }
@@ -236,6 +273,67 @@ check "killed client: the fail policy held within a second" le $(( (tstop - t0) 
 kill $KC $KS 2>/dev/null; wait $KC $KS 2>/dev/null
 up tcp $NS_B 10.77.0.2 1000 noop
 check "killed client: new connections refused" eq "$SENT_ERR" ECONNREFUSED
+
+# --- 8b. a stalled client (SIGSTOP): its fail policy, counted ----------
+# try_tcp: one connect() from A to B, 0.3 s at most: ok, refused or timeout
+try_tcp() {
+	in_a python3 -c '
+import socket, sys
+s = socket.socket(); s.settimeout(0.3)
+try:
+    s.connect(("10.77.0.2", int(sys.argv[1]))); print("ok")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("timeout")' "$1"
+}
+refused_now() { [ "$(try_tcp $PORT)" = refused ]; }
+stall_note() { grep -o "[0-9]* $1" "$TMP"/pk.err | tail -n 1 | cut -d" " -f1; }
+in_a "$NETFIL" filter set "$ID" queue new fail closed timeout 300 >/dev/null
+PORT=$((PORT + 1))
+serve 100	# a listener that stays: B's RST would be a refusal too
+client_start "$ID" allow
+check "stalled client: a connection works before" eq "$(try_tcp $PORT)" ok
+kill -STOP "$PK"
+t0=$(date +%s%N)
+check "stalled, fail closed: connect() refused" poll_until 3 refused_now
+t1=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "stalled, fail closed: refused within the 300 ms timeout + 1 s ($t1 ms)" le "$t1" 1300
+r=$(udp_try)
+check "stalled, fail closed: udp sendto refused" eq "$r" 111
+kill -CONT "$PK"
+check "resumed: the client reports the stall" poll_until 3 grep -q "client stalled" "$TMP"/pk.err
+check "resumed: it counted the refusals" le 2 "$(stall_note refused)"
+check "resumed: connections work again" poll_until 3 test "$(try_tcp $PORT)" = ok
+client_stop
+kill $SRV 2>/dev/null; wait $SRV 2>/dev/null
+
+# fail open: a transfer held by the stalled client resumes by itself (the
+# RTO callback lets its socket pass), and new connections pass
+in_a "$NETFIL" filter set "$ID" queue all fail open timeout 300 >/dev/null
+client_start "$ID" allow
+paced o 3000000 1000000 5000
+OS=$PS OC=$PC
+check "stalled, fail open: the transfer goes through the queue first" \
+	poll_until 5 grep -qE "\"dst\": ?\"10.77.0.2:$PORT\"" "$TMP"/pk.json
+kill -STOP "$PK"
+check "stalled, fail open: the held transfer completes, client still stopped" \
+	poll_until 15 grep -q "sent=3000000" "$TMP"/osend.out
+wait $OC
+kill $OS 2>/dev/null; wait $OS 2>/dev/null
+check "stalled, fail open: all 3000000 bytes arrived" eq "$(field "$TMP"/osink.out received)" 3000000
+up tcp $NS_B 10.77.0.2 100000 noop
+check "stalled, fail open: a new connection passes (100000 bytes)" eq "$RECEIVED" 100000
+check "stalled: the client was stopped all along" \
+	test "$(awk '{print $3}' /proc/$PK/stat)" = T
+kill -CONT "$PK"
+check "resumed, fail open: the client reports the stall" \
+	poll_until 3 grep -q "client stalled" "$TMP"/pk.err
+check "resumed, fail open: it counted the sockets let past" le 1 "$(stall_note passed)"
+up tcp $NS_B 10.77.0.2 1000 noop
+check "resumed: new connections are queued again" poll_until 3 test "$(pk_py count $PORT)" -gt 0
+client_stop
+in_a "$NETFIL" filter set "$ID" queue all fail closed >/dev/null
 
 # --- 9. bad input: one line naming the token, no change -----------------
 n0=$(nf -j filter list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')

@@ -24,7 +24,7 @@ QUEUE_CHECK := $(O)/unit/nft_check $(O)/unit/packets_check
 $(O)/unit/nft_check: tests/unit/nft_check.c lib/nft.c lib/queue.h lib/netfil.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $< lib/nft.c -lmnl -lnftnl -o $@
-$(O)/unit/packets_check: tests/unit/packets_check.c lib/packets.c lib/queue.h lib/netfil.h
+$(O)/unit/packets_check: tests/unit/packets_check.c lib/packets.c lib/queue.h lib/netfil.h bpf/netfil_abi.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(WARN) $(CPPFLAGS) $< lib/packets.c -lmnl -lnetfilter_queue -o $@
 queue-check: $(QUEUE_CHECK)

@@ -182,8 +182,8 @@ int main(void)
 	CHECK_EQ(udp(AF_INET, "127.0.0.1", "127.0.0.1", 0, 0), 0, "ip: queued, no client: dropped");
 	CHECK_EQ(occurs("nft -j list ruleset", "\"comment\": \"netfil:1\""), 2,
 		 "nft -j shows the rules' comment");
-	CHECK_EQ(occurs("nft -j list ruleset", "\"comment\": \"netfil:flow\""), 4,
-		 "nft -j shows the flow rules");
+	CHECK_EQ(occurs("nft -j list ruleset", "\"comment\": \"netfil:flow\""), 5,
+		 "nft -j shows the flow rules and the pass rule");
 	CHECK_EQ(occurs("nft --debug=netlink list ruleset 2>&1", "[ target name NFQUEUE rev 3 ]"), 2,
 		 "the NFQUEUE target");
 	CHECK_EQ(nf_nft_del(TABLE, 1), 0, "del id 1");
@@ -192,7 +192,7 @@ int main(void)
 
 	r = ip_rule(2, AF_INET, "127.0.0.2", 32, false);
 	CHECK_EQ(nf_nft_add(TABLE, FLOW, &r), 0, "add ip 127.0.0.2/32");
-	CHECK_EQ(occurs("nft -j list ruleset", "\"comment\": \"netfil:flow\""), 4,
+	CHECK_EQ(occurs("nft -j list ruleset", "\"comment\": \"netfil:flow\""), 5,
 		 "second add: no second set of flow rules");
 	CHECK_EQ(udp(AF_INET, "127.0.0.1", "127.0.0.2", 0, 0), 0, "ip out: daddr matched");
 	CHECK_EQ(udp(AF_INET, "127.0.0.2", "127.0.0.1", 0, 0), 0, "ip in: saddr matched");
@@ -260,6 +260,10 @@ int main(void)
 	      pair_send(&p), "flow: remembered flow arrives unmarked");
 	pair_close(&p);
 	CHECK_EQ(udp(AF_INET, "127.0.0.1", "127.0.0.1", 0, 0), 0, "flow: another flow dropped");
+	/* pass: a socket whose mark has the flow bit (a stalled client's fail
+	 * open, bpf/queue.h) goes past every queue rule */
+	CHECK_EQ(udp(AF_INET, "127.0.0.1", "127.0.0.1", FLOW | 0x3, 0), 1,
+		 "pass: a socket marked with the flow bit passes");
 
 	CHECK_EQ(nf_nft_count(TABLE, 0), 4, "count all: ids 7 and 9");
 	/* a dump longer than one read */

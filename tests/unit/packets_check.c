@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -31,6 +32,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
+#include "netfil_abi.h"
 #include "queue.h"
 
 #define QNUM		20001
@@ -59,10 +61,21 @@ static void check(bool ok, const char *fmt, ...)
 		failed++;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- stubs for lib/queue.c ---- */
 static enum netfil_queue_mode g_mode = NETFIL_QUEUE_ALL;
 static enum netfil_fail g_fail = NETFIL_FAIL_CLOSED;
 static uint32_t g_timeout = 5000;
+/* nf_qbeat's slot, as the kernel reads it: shared, as the kernel's map is
+ * with the library's watchdog */
+static struct nf_qbeat *g_beat;
 
 int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info *qi, int *live_fd)
 {
@@ -70,7 +83,9 @@ int nf_queue_client(struct netfil *nf, uint32_t filter_id, struct nf_queue_info 
 	if (filter_id != FILTER)
 		return -ENOENT;
 	*qi = (struct nf_queue_info){ .qnum = QNUM, .mode = g_mode, .fail = g_fail,
-				      .timeout_ms = g_timeout, .flow_mask = FLOW_MASK };
+				      .timeout_ms = g_timeout, .flow_mask = FLOW_MASK,
+				      .beat = g_beat };
+	g_beat->beat_ns = mono_ns();
 	*live_fd = -1;
 	return 0;
 }
@@ -503,6 +518,82 @@ static void test_timeout(enum netfil_fail fail)
 	      (unsigned long long)st.timed_out);
 }
 
+/* The heartbeat: an idle client's fd fires by a quarter of the timeout,
+ * and its dispatch beats; a client that stays away longer than the
+ * timeout counts a stall when it comes back. */
+static void test_heartbeat(void)
+{
+	struct netfil_packets_stats st;
+	struct netfil_packets *pq;
+	struct pollfd pfd;
+	uint64_t t0, beat0, late;
+	int r, n;
+
+	g_timeout = 400;
+	r = netfil_packets_open(NF, FILTER, handler, NULL, &pq);
+	if (r) {
+		check(false, "heartbeat: open: %s", strerror(-r));
+		g_timeout = 5000;
+		return;
+	}
+	beat0 = g_beat->beat_ns;
+	t0 = mono_ns();
+	pfd = (struct pollfd){ .fd = netfil_packets_fd(pq), .events = POLLIN };
+	n = poll(&pfd, 1, 2000);
+	late = (mono_ns() - t0) / 1000000;
+	netfil_packets_dispatch(pq);
+	check(n == 1 && late <= 300 && g_beat->beat_ns > beat0,
+	      "heartbeat: an idle client wakes after %llu ms (timeout 400) and beats",
+	      (unsigned long long)late);
+	netfil_packets_stats(pq, &st);
+	check(st.stalls == 0, "heartbeat: no stall while it beats");
+	t0 = mono_ns();
+	while (mono_ns() - t0 < 600 * 1000000ull)
+		poll(NULL, 0, 650 - (int)((mono_ns() - t0) / 1000000));
+	netfil_packets_dispatch(pq);
+	netfil_packets_stats(pq, &st);
+	check(st.stalls == 1 && st.stalled_ms >= 600 && st.stalled_ms < 5000,
+	      "heartbeat: 600 ms away counts one stall of %llu ms",
+	      (unsigned long long)st.stalled_ms);
+	netfil_packets_close(pq);
+	g_timeout = 5000;
+}
+
+/* The watchdog: a client that stops dispatching, with a packet waiting
+ * unread, has it answered with the fail policy once its beat is stale. */
+static void test_watchdog(enum netfil_fail fail)
+{
+	const char *name = fail == NETFIL_FAIL_OPEN ? "open" : "closed";
+	struct pollfd pfd;
+	struct ctx c;
+	uint64_t t0, dt;
+	int n;
+
+	g_timeout = 300;
+	g_fail = fail;
+	if (start(&c, AF_INET, NETFIL_V_ALLOW))
+		goto out;
+	t0 = mono_ns();
+	send_range(c.tx, c.rx, 0, 1);
+	pfd = (struct pollfd){ .fd = c.rx, .events = POLLIN };
+	n = poll(&pfd, 1, fail == NETFIL_FAIL_OPEN ? 3000 : 1500);	/* no dispatch */
+	dt = (mono_ns() - t0) / 1000000;
+	if (fail == NETFIL_FAIL_OPEN)
+		check(n == 1 && dt >= 250 && dt < 1500,
+		      "watchdog, fail open: a stalled client's packet passes after %llu ms "
+		      "(timeout 300)", (unsigned long long)dt);
+	else
+		check(n == 0, "watchdog, fail closed: a stalled client's packet never arrives");
+	netfil_packets_dispatch(c.pq);
+	netfil_packets_close(c.pq);
+	close(c.tx);
+	close(c.rx);
+	check(S.n <= 1, "watchdog, fail %s: the late client may still see it (%d)", name, S.n);
+out:
+	g_fail = NETFIL_FAIL_CLOSED;
+	g_timeout = 5000;
+}
+
 static void test_allow_flow(void)
 {
 	struct ctx c;
@@ -616,7 +707,9 @@ int main(void)
 		printf("not ok - packets_check needs root\n0 passed, 1 failed\n");
 		return 1;
 	}
-	if (setup()) {
+	g_beat = mmap(NULL, sizeof(*g_beat), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		      -1, 0);
+	if (g_beat == MAP_FAILED || setup()) {
 		check(false, "setup: namespace, lo and the queue rules");
 	} else {
 		test_allow();
@@ -625,6 +718,9 @@ int main(void)
 		test_timeout(NETFIL_FAIL_OPEN);
 		test_timeout(NETFIL_FAIL_CLOSED);
 		test_allow_flow();
+		test_heartbeat();
+		test_watchdog(NETFIL_FAIL_OPEN);
+		test_watchdog(NETFIL_FAIL_CLOSED);
 		test_busy();
 		test_gso();
 	}
