@@ -129,9 +129,9 @@ done
 # uses nft's own "queue" expression, which this kernel lacks:
 # CONFIG_NFT_QUEUE is not set; iptables-nft's NFQUEUE is xt, as netfil's)
 if ! command -v opensnitchd > /dev/null; then
-	OS_REASON="opensnitchd not installed (apt-get install opensnitch)"
+	OS_REASON="opensnitchd not installed (scripts/install-bench-deps)"
 elif ! command -v iptables > /dev/null; then
-	OS_REASON="iptables not installed: opensnitchd 1.5 needs it here (apt-get install iptables)"
+	OS_REASON="iptables not installed: opensnitchd 1.5 needs it here (scripts/install-bench-deps)"
 fi
 OS_VERSION=$(dpkg-query -W -f '${Version}' opensnitch 2>/dev/null)
 HOST_FW0=$(nft list ruleset 2>/dev/null | sha256sum)

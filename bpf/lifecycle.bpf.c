@@ -161,6 +161,18 @@ static __always_inline void ev_payload(struct nf_event *ev, struct bpf_sock_ops 
 /* TCP's life cycle: listen, the handshake's end (connect done, or an
  * accepted connection) and, for connections, the final close, where the
  * kernel still knows the payload bytes. */
+/* Who reads a TCP socket's move to CLOSE: close events, the live views'
+ * per-process totals, and a queue of every packet, which the socket may
+ * leave packets in (q_gone; under queue new only its SYN is queued, and
+ * sock_release covers a socket closed before that is answered). */
+static __always_inline bool close_cb_wanted(void)
+{
+	struct nf_globals *g = globals();
+
+	return g && (subscribed(NF_EV_CLOSE) || (g->want & NF_WANT_PROCS) ||
+		     (g->q_filters && g->q_all));
+}
+
 SEC("sockops")
 int nf_sockops(struct bpf_sock_ops *ops)
 {
@@ -198,10 +210,13 @@ int nf_sockops(struct bpf_sock_ops *ops)
 			rec->closed = 0;
 		}
 		rec->setup_ns = bpf_ktime_get_ns();
-		rec->tcp_close_cb = 1;
 		rec->active = ops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
-		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
-					  BPF_SOCK_OPS_STATE_CB_FLAG);
+		/* the state callback costs 8 calls a connection: only for
+		 * someone who reads TCP's CLOSE (else sock_release closes) */
+		rec->tcp_close_cb = close_cb_wanted();
+		if (rec->tcp_close_cb)
+			bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
+						  BPF_SOCK_OPS_STATE_CB_FLAG);
 		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && subscribed(NF_EV_ACCEPT) &&
 		    (ev = ev_new(NF_EV_ACCEPT, rec))) {
 			ev->cookie = bpf_get_socket_cookie(ops);
@@ -279,7 +294,8 @@ int nf_sock_release(struct bpf_sock *ctx)
 	struct nf_event *ev;
 
 	rec = bpf_sk_storage_get(&nf_socks, ctx, 0, 0);
-	if (rec) {
+	/* TCP that reaches CLOSE leaves its queue owner there, later */
+	if (rec && !rec->tcp_close_cb) {
 		release_local(ctx, rec);
 		q_gone(rec);
 	}

@@ -487,6 +487,9 @@ struct nf_globals {
 	__u32 q_shift;
 	__u32 q_filters;
 	__u32 q_sockets;	/* of them socket filters: sockets get marks */
+	__u32 q_all;		/* of them queue all: any socket may leave
+				 * packets in a queue when it closes */
+	__u32 pad8;
 };
 #define NF_WANT_PROCS	(1u << 31)	/* per-process totals in nf_proc_bytes */
 

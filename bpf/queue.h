@@ -134,9 +134,11 @@ static __always_inline void q_owner(const struct nf_sock *rec, struct nf_qowner 
 	__builtin_memcpy(o->comm, rec->comm, sizeof(o->comm));
 }
 
-/* A socket closes while a queue exists: its owner stays findable by its
- * local address for the packets it left in a queue.  The address is the
- * one its first packet or datagram showed (sock_release cannot read it). */
+/* A socket closes that may have left packets in a queue (some queue takes
+ * every packet, or one covered its connect() or sendmsg() and it never
+ * got connected: its SYN or first datagram may still wait): its owner
+ * stays findable by its local address.  The address is the one its first
+ * packet or datagram showed, or what sock_release read. */
 static __always_inline void q_gone(const struct nf_sock *rec)
 {
 	struct nf_globals *g = globals();
@@ -145,7 +147,7 @@ static __always_inline void q_gone(const struct nf_sock *rec)
 	const __u32 *a = (const __u32 *)rec->laddr;
 	__u32 *ka = (__u32 *)k.laddr;
 
-	if (!g || !g->q_filters || !rec->lport)
+	if (!g || !g->q_filters || !rec->lport || !(g->q_all || (rec->q_id && !rec->setup_ns)))
 		return;
 	k.family = rec->family;
 	k.proto = rec->proto;

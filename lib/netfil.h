@@ -828,6 +828,7 @@ struct netfil_packets_stats {
 	uint64_t held;		/* delayed and still waiting */
 	uint64_t timed_out;	/* held past the timeout: the fail policy answered */
 	uint64_t lost;		/* the kernel could not queue them (full, no room) */
+	uint64_t cached;	/* owners from the client's cache (TCP, after the SYN) */
 	/* Stalls: this client went longer than the timeout between two
 	 * dispatches (stopped, or stuck in a handler), and the kernel applied
 	 * the fail policy meanwhile.  refused and passed count what it did

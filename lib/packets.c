@@ -38,6 +38,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,12 +67,24 @@
 #define PQ_RCVBUF	(8 << 20)
 #define PQ_ACK_MS	5000
 #define PQ_IFCACHE	32
+#define PQ_OWNERS	1024			/* cached TCP owners, a power of two */
+#define PQ_OWNER_NS	(1000 * NS_PER_MS)	/* ... each trusted this long */
 #define NS_PER_MS	1000000ull
 #define NS_PER_SEC	1000000000ull
 
 struct pq_held {
 	uint32_t id, mark;
 	uint64_t deadline;	/* CLOCK_MONOTONIC ns; 0: answered */
+};
+
+struct pq_owner {
+	uint8_t family, pad;
+	uint16_t lport, rport;	/* host order */
+	uint8_t laddr[16], raddr[16];
+	uint64_t at;		/* looked up then; the key ends here */
+	uint32_t pid, tgid, uid;
+	uint64_t sock_id;
+	char comm[16];
 };
 
 struct pq_ifname {
@@ -100,6 +113,7 @@ struct netfil_packets {
 	struct pq_held *ring;
 	uint32_t head, tail;	/* ring[head..tail), free running */
 	struct pq_ifname ifc[PQ_IFCACHE];
+	struct pq_owner *owners;
 	struct netfil_packets_stats st;
 	size_t sent;		/* bytes waiting in sbuf */
 	char *sbuf, *rbuf;
@@ -245,6 +259,10 @@ static int arm(struct netfil_packets *pq)
 
 	if (held && held < want)
 		want = held;
+	/* an earlier wake does no harm (it beats, and arms again): only a
+	 * later one would, so most dispatches need no syscall here */
+	if (pq->armed && pq->armed <= want)
+		return 0;
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (time_t)(want / NS_PER_SEC),
 			      .tv_nsec = (long)(want % NS_PER_SEC) },
@@ -302,6 +320,62 @@ void nf_packet_parse(struct netfil_packet *p)
 		p->flow_new = (d[13] & 0x12) == 0x02;	/* SYN without ACK */
 }
 
+/* A TCP connection's local socket, from the cache: its owner cannot
+ * change before a new SYN on the same ports, which looks it up afresh. */
+static struct pq_owner *owner_slot(struct netfil_packets *pq, const struct netfil_packet *p,
+				   bool out, struct pq_owner *key)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	memset(key, 0, sizeof(*key));
+	key->family = (uint8_t)p->family;
+	memcpy(key->laddr, out ? p->saddr : p->daddr, 16);
+	memcpy(key->raddr, out ? p->daddr : p->saddr, 16);
+	key->lport = out ? p->sport : p->dport;
+	key->rport = out ? p->dport : p->sport;
+	for (i = 0; i < offsetof(struct pq_owner, at); i++)
+		h = (h ^ ((const uint8_t *)key)[i]) * 16777619u;
+	return &pq->owners[h & (PQ_OWNERS - 1)];
+}
+
+/* The packet's local socket and its owner (nf_queue_attr: a BPF socket
+ * lookup, a syscall), for TCP through the cache while it is fresh. */
+static void owner(struct netfil_packets *pq, struct netfil_packet *p, bool syn)
+{
+	struct pq_owner key, *c = NULL;
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return;
+	if (p->proto == IPPROTO_TCP && p->sport && p->dport) {
+		c = owner_slot(pq, p, p->dir == NETFIL_OUT, &key);
+		if (!syn && pq->now - c->at < PQ_OWNER_NS &&
+		    !memcmp(c, &key, offsetof(struct pq_owner, at))) {
+			p->has_sock = true;
+			p->pid = c->pid;
+			p->tgid = c->tgid;
+			p->uid = c->uid;
+			p->sock_id = c->sock_id;
+			memcpy(p->comm, c->comm, sizeof(p->comm));
+			pq->st.cached++;
+			return;
+		}
+	}
+	if (nf_queue_attr(pq->nf, p)) {
+		p->has_sock = false;
+		return;
+	}
+	if (!c)
+		return;
+	*c = key;
+	c->at = pq->now;
+	c->pid = p->pid;
+	c->tgid = p->tgid;
+	c->uid = p->uid;
+	c->sock_id = p->sock_id;
+	memcpy(c->comm, p->comm, sizeof(c->comm));
+}
+
 static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 {
 	struct nlattr *a[NFQA_MAX + 1] = { NULL };
@@ -310,6 +384,7 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 	const struct nlattr *dev;
 	enum netfil_verdict v;
 	uint32_t mark;
+	bool syn;
 
 	if (nfq_nlmsg_parse(nlh, a) < 0 || !a[NFQA_PACKET_HDR])
 		return 0;	/* no id: nothing to answer */
@@ -334,9 +409,9 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 	}
 	/* CAP_LEN comes only when the copy was cut short */
 	p.len = a[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(a[NFQA_CAP_LEN])) : p.caplen;
+	syn = p.flow_new;
 	p.flow_new = p.flow_new || pq->qi.mode == NETFIL_QUEUE_NEW;
-	if ((p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && nf_queue_attr(pq->nf, &p))
-		p.has_sock = false;
+	owner(pq, &p, syn);
 	v = pq->fn(&p, pq->ctx);
 	if (v == NETFIL_V_DELAY)
 		return hold(pq, p.id, mark);
@@ -394,9 +469,12 @@ int netfil_packets_dispatch(struct netfil_packets *pq)
 	uint64_t fired;
 	int n, err;
 
-	if (read(pq->tfd, &fired, sizeof(fired)) == sizeof(fired))
-		pq->armed = 0;	/* one-shot: it has to be armed again */
 	pq->now = now_ns();
+	/* one-shot: once past, it has to be armed again (and read, so that
+	 * the fd stops polling readable) */
+	if (pq->armed && pq->now >= pq->armed &&
+	    read(pq->tfd, &fired, sizeof(fired)) == sizeof(fired))
+		pq->armed = 0;
 	beat(pq);
 	pq->in_dispatch = true;
 	err = expire(pq, false);
@@ -609,13 +687,14 @@ int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn 
 	pq->refused0 = __atomic_load_n(&pq->qi.beat->refused, __ATOMIC_RELAXED);
 	pq->passed0 = __atomic_load_n(&pq->qi.beat->passed, __ATOMIC_RELAXED);
 	pq->ring = calloc(PQ_RING, sizeof(*pq->ring));
+	pq->owners = calloc(PQ_OWNERS, sizeof(*pq->owners));
 	pq->sbuf = malloc(PQ_SENDBUF);
 	pq->rbuf = malloc((size_t)PQ_SLOTS * PQ_SLOT);
 	pq->last_id = mmap(NULL, sizeof(*pq->last_id), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (pq->last_id == MAP_FAILED)
 		pq->last_id = NULL;
-	err = !pq->ring || !pq->sbuf || !pq->rbuf || !pq->last_id ? -ENOMEM :
+	err = !pq->ring || !pq->owners || !pq->sbuf || !pq->rbuf || !pq->last_id ? -ENOMEM :
 	      sockets(pq) ?: bind_queue(pq) ?: watchdog(pq);
 	if (err)
 		goto fail;
@@ -663,6 +742,7 @@ void netfil_packets_close(struct netfil_packets *pq)
 	if (pq->last_id)
 		munmap(pq->last_id, sizeof(*pq->last_id));
 	free(pq->ring);
+	free(pq->owners);
 	free(pq->sbuf);
 	free(pq->rbuf);
 	free(pq);

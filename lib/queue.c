@@ -184,14 +184,16 @@ void nf_queue_get(struct netfil *nf, __u32 slot, struct netfil_queue *q)
 /* What the kernel side reads to skip the queue work when nobody queues. */
 static void recount(struct netfil *nf)
 {
-	__u32 n = 0, s = 0, i;
+	__u32 n = 0, s = 0, all = 0, i;
 
 	for (i = 0; i < NF_MAX_FILTERS; i++) {
 		if (!nf->cfg[i].id || !nf->cfg[i].q_mode)
 			continue;
 		n++;
 		s += nf->cfg[i].kind == NF_KIND_SOCKET;
+		all += nf->cfg[i].q_mode == NETFIL_QUEUE_ALL;
 	}
+	__atomic_store_n(&nf->g->q_all, all, __ATOMIC_RELEASE);
 	__atomic_store_n(&nf->g->q_filters, n, __ATOMIC_RELEASE);
 	__atomic_store_n(&nf->g->q_sockets, s, __ATOMIC_RELEASE);
 }

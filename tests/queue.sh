@@ -178,6 +178,10 @@ check "dropped flow: the client times out" eq "$SENT_ERR" timeout
 up tcp $NS_B 10.77.0.2 300000 noop
 check "the other flow: all 300000 bytes" eq "$RECEIVED" 300000
 qc_stop
+# a TCP flow's owner is looked up at its SYN, then cached (section 1
+# checked that every packet still names its owner)
+check "tcp owners after the SYN come from the client's cache" \
+	test "$(field "$TMP"/qc.out cached)" -gt 10
 
 # --- 4. delay: 50 ms, answered newest first ----------------------------
 # every packet held (ACKs too): TCP small queues let a sender have few

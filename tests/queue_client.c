@@ -127,10 +127,11 @@ int main(int argc, char **argv)
 	}
 	netfil_packets_stats(pq, &st);
 	printf("packets=%llu allowed=%llu dropped=%llu delayed=%llu held=%llu timed_out=%llu "
-	       "lost=%llu reordered=%llu\n", (unsigned long long)st.packets,
+	       "lost=%llu cached=%llu reordered=%llu\n", (unsigned long long)st.packets,
 	       (unsigned long long)st.allowed, (unsigned long long)st.dropped,
 	       (unsigned long long)st.delayed, (unsigned long long)st.held,
-	       (unsigned long long)st.timed_out, (unsigned long long)st.lost, reordered);
+	       (unsigned long long)st.timed_out, (unsigned long long)st.lost,
+	       (unsigned long long)st.cached, reordered);
 	netfil_packets_close(pq);
 	netfil_close(nf);
 	return 0;
