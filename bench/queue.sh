@@ -75,46 +75,24 @@ PK="" OSD=""			# netfil packets, opensnitchd
 LOADED=0
 OS_REASON=""			# why OpenSnitch cannot be measured, if it cannot
 
-# ---- stopping things, by pid ---------------------------------------------------------
-# gone SECS PID...: bounded wait until none of them exists
-gone() {
-	local i p alive n=$(( $1 * 20 ))
-	shift
-	for i in $(seq 1 $n); do
-		alive=0
-		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-# stop SECS PID...: SIGTERM, SECS to go, then SIGKILL
-stop() {
-	local secs=$1
-	shift
-	[ $# = 0 ] && return 0
-	kill -TERM "$@" 2>/dev/null
-	gone "$secs" "$@" || { log "queue: pid(s) $* still there after ${secs} s: SIGKILL"; kill -KILL "$@" 2>/dev/null; gone 5 "$@"; }
-	wait "$@" 2>/dev/null
-	return 0
-}
-stop_pk() { [ -n "$PK" ] && stop 5 $PK; PK=""; return 0; }
+# ---- stopping things, by pid (stop_pids, tests/lib.sh) -------------------------------
+stop_pk() { [ -n "$PK" ] && stop_pids 5 $PK; PK=""; return 0; }
 # opensnitchd removes its rules on SIGTERM, then waits up to 5 s for its
 # queue; whatever it left (after a SIGKILL) goes with its tables in A
 os_tables() { in_a nft list tables 2>/dev/null | grep -E '^table ip6? (filter|mangle)$'; }
 stop_os() {
 	local t
-	[ -n "$OSD" ] && stop 10 $OSD
+	[ -n "$OSD" ] && stop_pids 10 $OSD
 	OSD=""
 	os_tables | while read -r t; do in_a nft delete $t 2>/dev/null; done
 	return 0
 }
 queue_cleanup() {
 	trap - EXIT INT TERM
-	[ -n "$RUN_PID" ] && stop 5 $RUN_PID
+	[ -n "$RUN_PID" ] && stop_pids 5 $RUN_PID
 	stop_pk
 	stop_os
-	[ -n "$SERVERS" ] && stop 5 $SERVERS
+	[ -n "$SERVERS" ] && stop_pids 5 $SERVERS
 	cleanup
 }
 trap queue_cleanup EXIT

@@ -94,26 +94,6 @@ RUN_PID=""			# a measurement running in the background
 TOPPID="" TMUXPID="" DPID="" WEBPIDS=""
 
 # ---- stopping things, by pid ------------------------------------------------------
-# gone PID...: bounded wait (5 s) until none of them exists
-gone() {
-	local i p alive
-	for i in $(seq 1 100); do
-		alive=0
-		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-# stop PID...: SIGTERM, bounded wait, then SIGKILL
-stop() {
-	[ $# = 0 ] && return 0
-	kill -TERM "$@" 2>/dev/null
-	gone "$@" || kill -KILL "$@" 2>/dev/null
-	gone "$@"
-	wait "$@" 2>/dev/null
-	return 0
-}
 # empty_cg CG: whatever is left in one of this run's own cgroups, then the cgroup
 empty_cg() {
 	local i
@@ -123,13 +103,13 @@ empty_cg() {
 	log "view: could not remove $1"
 }
 stop_top() {
-	[ -n "$TOPPID" ] && stop $TOPPID
+	[ -n "$TOPPID" ] && stop_pids 5 $TOPPID
 	TOPPID=""
 	$T kill-server 2>/dev/null
 	return 0
 }
 stop_web() {
-	[ -n "$WEBPIDS" ] && stop $WEBPIDS
+	[ -n "$WEBPIDS" ] && stop_pids 5 $WEBPIDS
 	WEBPIDS=""
 	# their children (renderers, the network service) go with them; any left
 	# behind is in the browsers' own cgroup
@@ -137,17 +117,17 @@ stop_web() {
 	mkdir -p "$WEB_CG"
 }
 stop_d() {
-	[ -n "$DPID" ] && stop $DPID
+	[ -n "$DPID" ] && stop_pids 5 $DPID
 	DPID=""
 	return 0
 }
 view_cleanup() {
 	trap - EXIT INT TERM
-	[ -n "$RUN_PID" ] && stop $RUN_PID
+	[ -n "$RUN_PID" ] && stop_pids 5 $RUN_PID
 	stop_top
-	[ -n "$WEBPIDS" ] && stop $WEBPIDS
+	[ -n "$WEBPIDS" ] && stop_pids 5 $WEBPIDS
 	stop_d
-	[ -n "$SERVER" ] && stop $SERVER
+	[ -n "$SERVER" ] && stop_pids 5 $SERVER
 	empty_cg "$WEB_CG"
 	empty_cg "$OUT_CG"
 	empty_cg "$SRV_CG"

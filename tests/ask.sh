@@ -66,24 +66,12 @@ ordered() {
 }
 keys() { $T send-keys -t ask "$@"; }
 # start_ask ARGS...: netfil ask in the pane's shell, in namespace A; its
-# pid in ASK, its exit status in $TMP/rc, the terminal before and after
+# pid in ASK (tui_start)
 start_ask() {
-	rm -f "$TMP"/rc "$TMP"/pid
-	keys "clear; stty -g > $TMP/stty.before; sh -c 'echo \$\$ > $TMP/pid; exec nsenter --net=/run/netns/$NS_A $ENV $NETFIL ask $*'; echo \$? > $TMP/rc.new; stty -g > $TMP/stty.after; mv $TMP/rc.new $TMP/rc" Enter
-	wait_file "$TMP"/pid
-	ASK=$(cat "$TMP"/pid)
+	tui_start ask "nsenter --net=/run/netns/$NS_A $ENV $NETFIL ask $*"
+	ASK=$TUI
 }
-# given_back: ask ended with status 0 and the terminal is as it was
-given_back() {
-	local i
-	for i in $(seq 1 100); do
-		[ -e "$TMP"/rc ] && break
-		sleep 0.05
-	done
-	[ -e "$TMP"/rc ] || { log "  ask did not end"; return 1; }
-	[ "$(cat "$TMP"/rc)" = 0 ] || { log "  ask exited $(cat "$TMP"/rc)"; return 1; }
-	cmp -s "$TMP"/stty.before "$TMP"/stty.after || { log "  stty changed"; return 1; }
-}
+given_back() { tui_given_back ask; }
 # wait_rc PID SECONDS: bounded wait for a client job; its exit status in RC
 wait_rc() {
 	local i

@@ -98,6 +98,52 @@ wait_file() {
 	return 1
 }
 
+# pids_gone SECS PID...: bounded wait until none of them exists
+pids_gone() {
+	local i p alive n=$(( $1 * 20 ))
+	shift
+	for i in $(seq 1 $n); do
+		alive=0
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# stop_pids SECS PID...: SIGTERM, SECS to go, then SIGKILL (logged)
+stop_pids() {
+	local secs=$1
+	shift
+	[ $# = 0 ] && return 0
+	kill -TERM "$@" 2>/dev/null
+	pids_gone "$secs" "$@" || {
+		log "pid(s) $* still there after ${secs} s: SIGKILL"
+		kill -KILL "$@" 2>/dev/null
+		pids_gone 5 "$@"
+	}
+	wait "$@" 2>/dev/null
+	return 0
+}
+# tui_start PANE CMD...: CMD in the shell of tmux ($T) pane PANE; its pid
+# in TUI, its exit status in $TMP/rc, the terminal's settings before and
+# after it in $TMP/stty.before and $TMP/stty.after
+tui_start() {
+	local pane=$1
+	shift
+	rm -f "$TMP"/rc "$TMP"/pid
+	$T send-keys -t "$pane" "clear; stty -g > $TMP/stty.before; sh -c 'echo \$\$ > $TMP/pid; exec $*'; echo \$? > $TMP/rc.new; stty -g > $TMP/stty.after; mv $TMP/rc.new $TMP/rc" Enter
+	wait_file "$TMP"/pid
+	TUI=$(cat "$TMP"/pid)
+}
+# tui_given_back PANE: what tui_start ran ended with status 0, and the
+# terminal is as it was, off the alternate screen
+tui_given_back() {
+	wait_file "$TMP"/rc || { log "  it did not end"; return 1; }
+	[ "$(cat "$TMP"/rc)" = 0 ] || { log "  it exited $(cat "$TMP"/rc)"; return 1; }
+	cmp -s "$TMP"/stty.before "$TMP"/stty.after || { log "  stty changed"; return 1; }
+	[ "$($T display -p -t "$1" '#{alternate_on}')" = 0 ] || { log "  still on the alternate screen"; return 1; }
+}
+
 # Traffic between the test namespaces: the client always in A.
 PORT=6000
 A="nsenter --net=/run/netns/$NS_A"

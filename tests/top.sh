@@ -45,21 +45,13 @@ gone_screen() {
 # A line of the screen (grep -E), for a closer look
 line() { screen | grep -E -- "$1" | head -n 1; }
 keys() { $T send-keys -t top "$@"; }
-# start_top [ARGS...]: netfil top in the pane's shell, its pid in $TMP/pid,
-# its exit status in $TMP/rc, the terminal settings before and after
+# start_top [ARGS...]: netfil top in the pane's shell, its pid in TOP
+# (tui_start)
 start_top() {
-	rm -f "$TMP"/rc "$TMP"/pid
-	keys "stty -g > $TMP/stty.before; sh -c 'echo \$\$ > $TMP/pid; exec $ENV $NETFIL top $*'; echo \$? > $TMP/rc.new; stty -g > $TMP/stty.after; mv $TMP/rc.new $TMP/rc" Enter
-	wait_file "$TMP"/pid
-	TOP=$(cat "$TMP"/pid)
+	tui_start top "$ENV $NETFIL top $*"
+	TOP=$TUI
 }
-# given_back: top ended with status 0 and the terminal is as it was
-given_back() {
-	wait_file "$TMP"/rc || return 1
-	[ "$(cat "$TMP"/rc)" = 0 ] || { log "  top exited $(cat "$TMP"/rc)"; return 1; }
-	cmp -s "$TMP"/stty.before "$TMP"/stty.after || { log "  stty changed"; return 1; }
-	[ "$($T display -p -t top '#{alternate_on}')" = 0 ] || { log "  still on the alternate screen"; return 1; }
-}
+given_back() { tui_given_back top; }
 fshow() { nf -j filter show "$1"; }
 fstat() { jget "$(fshow "$1")" "$2"; }
 # pct_bar USED LIMIT: the usage text top draws, "[####......]  40%"
