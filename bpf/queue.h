@@ -118,11 +118,15 @@ static __always_inline __u32 q_policy(struct bpf_sock_addr *ctx, struct nf_sock 
 	return 0;
 }
 
-/* mark without a pass: the queue field all-ones, which netfil's rules let
- * by (and remember for the flow, as an ALLOW_FLOW verdict). */
-static __always_inline __u32 q_unpass(const struct nf_globals *g, __u32 mark)
+/* The mark a socket of rec should carry: its queue index (q_sock_mark),
+ * or with pass the queue field all-ones, which netfil's rules let by (and
+ * remember for the flow, as an ALLOW_FLOW verdict). */
+static __always_inline __u32 q_want(const struct nf_globals *g, struct nf_sock *rec, __u32 mark,
+				    bool pass)
 {
-	return (mark & g->q_mark) == g->q_mark ? mark & ~g->q_mark : mark;
+	if ((mark & g->q_mark) == g->q_mark)
+		mark &= ~g->q_mark;
+	return pass ? mark | g->q_mark : q_sock_mark(g, rec, mark);
 }
 
 static __always_inline void q_owner(const struct nf_sock *rec, struct nf_qowner *o)
@@ -199,8 +203,7 @@ static __always_inline __u32 q_connect(struct bpf_sock_addr *ctx, struct nf_sock
 	mark = sk->mark;
 	if (rec && !id && mark != NF_RELAY_MARK &&
 	    (g->q_sockets || pass || (mark & g->q_mark))) {
-		want = q_unpass(g, mark);
-		want = pass ? want | g->q_mark : q_sock_mark(g, rec, want);
+		want = q_want(g, rec, mark, pass);
 		if (want != mark)
 			bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &want, sizeof(want));
 	}
@@ -230,8 +233,7 @@ static __always_inline void q_rto(struct bpf_sock_ops *ops, struct bpf_sock *sk,
 	if (mark == NF_RELAY_MARK)
 		return;
 	pass = q_stale(slot, cfg);
-	want = q_unpass(g, mark);
-	want = pass ? want | g->q_mark : q_sock_mark(g, rec, want);
+	want = q_want(g, rec, mark, pass);
 	if (want == mark)
 		return;
 	if (pass)

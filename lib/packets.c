@@ -106,7 +106,6 @@ struct netfil_packets {
 	int ack_err;		/* the config message's answer; 1: none yet */
 	bool bound, closing, in_dispatch;
 	uint64_t now, armed;	/* the timerfd's deadline; 0: not armed */
-	uint64_t beat_at;	/* the last heartbeat */
 	uint64_t refused0, passed0;	/* the kernel's counts at the open */
 	pid_t dog;		/* the watchdog; 0: none */
 	uint32_t *last_id;	/* shared with it: the newest packet's id */
@@ -237,16 +236,25 @@ static int expire(struct netfil_packets *pq, bool all)
 	return err;
 }
 
+static uint64_t last_beat(const struct netfil_packets *pq)
+{
+	return __atomic_load_n(&pq->qi.beat->beat_ns, __ATOMIC_ACQUIRE);
+}
+
+/* Older than the timeout at now: the client has stalled, for the kernel
+ * (q_stale) and the watchdog alike. */
+static bool stale(const struct netfil_packets *pq, uint64_t now)
+{
+	return (int64_t)(now - last_beat(pq)) > (int64_t)(pq->qi.timeout_ms * NS_PER_MS);
+}
+
 /* The heartbeat, at pq->now; a gap over the timeout was a stall. */
 static void beat(struct netfil_packets *pq)
 {
-	uint64_t gap = pq->now - pq->beat_at;
-
-	if (gap > pq->qi.timeout_ms * NS_PER_MS) {
+	if (stale(pq, pq->now)) {
 		pq->st.stalls++;
-		pq->st.stalled_ms += gap / NS_PER_MS;
+		pq->st.stalled_ms += (pq->now - last_beat(pq)) / NS_PER_MS;
 	}
-	pq->beat_at = pq->now;
 	__atomic_store_n(&pq->qi.beat->beat_ns, pq->now, __ATOMIC_RELEASE);
 }
 
@@ -254,7 +262,7 @@ static void beat(struct netfil_packets *pq)
  * head), or the next heartbeat if that comes first. */
 static int arm(struct netfil_packets *pq)
 {
-	uint64_t want = pq->beat_at + pq->qi.timeout_ms * NS_PER_MS / 4;
+	uint64_t want = last_beat(pq) + pq->qi.timeout_ms * NS_PER_MS / 4;
 	uint64_t held = pq->head != pq->tail ? slot(pq, pq->head)->deadline : 0;
 
 	if (held && held < want)
@@ -384,7 +392,6 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 	const struct nlattr *dev;
 	enum netfil_verdict v;
 	uint32_t mark;
-	bool syn;
 
 	if (nfq_nlmsg_parse(nlh, a) < 0 || !a[NFQA_PACKET_HDR])
 		return 0;	/* no id: nothing to answer */
@@ -409,9 +416,8 @@ static int packet(struct netfil_packets *pq, const struct nlmsghdr *nlh)
 	}
 	/* CAP_LEN comes only when the copy was cut short */
 	p.len = a[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(a[NFQA_CAP_LEN])) : p.caplen;
-	syn = p.flow_new;
+	owner(pq, &p, p.flow_new);	/* the packet's own SYN bit */
 	p.flow_new = p.flow_new || pq->qi.mode == NETFIL_QUEUE_NEW;
-	owner(pq, &p, syn);
 	v = pq->fn(&p, pq->ctx);
 	if (v == NETFIL_V_DELAY)
 		return hold(pq, p.id, mark);
@@ -640,8 +646,7 @@ static void __attribute__((noreturn)) watch(struct netfil_packets *pq, pid_t par
 	close_range((unsigned int)pq->fd + 1, ~0u, 0);
 	for (;;) {
 		nanosleep(&period, NULL);
-		if ((int64_t)(now_ns() - __atomic_load_n(&pq->qi.beat->beat_ns, __ATOMIC_ACQUIRE)) <=
-		    (int64_t)(pq->qi.timeout_ms * NS_PER_MS))
+		if (!stale(pq, now_ns()))
 			continue;
 		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT_BATCH, pq->qi.qnum);
 		nfq_nlmsg_verdict_put(nlh, (int)(__atomic_load_n(pq->last_id, __ATOMIC_RELAXED) +
@@ -683,7 +688,6 @@ int netfil_packets_open(struct netfil *nf, uint32_t filter_id, netfil_packet_fn 
 		goto fail;
 	if (!pq->qi.timeout_ms)
 		pq->qi.timeout_ms = NETFIL_QUEUE_TIMEOUT_MS;
-	pq->beat_at = __atomic_load_n(&pq->qi.beat->beat_ns, __ATOMIC_RELAXED);
 	pq->refused0 = __atomic_load_n(&pq->qi.beat->refused, __ATOMIC_RELAXED);
 	pq->passed0 = __atomic_load_n(&pq->qi.beat->passed, __ATOMIC_RELAXED);
 	pq->ring = calloc(PQ_RING, sizeof(*pq->ring));
