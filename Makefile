@@ -129,11 +129,13 @@ demo: all
 
 bench: all
 	bench/bench.sh --json $(O)/bench.json
+	bench/floor.sh --json $(O)/floor-bench.json
 	bench/view.sh --json $(O)/view-bench.json
 	bench/rss.sh
 
 bench-smoke: all
 	bench/bench.sh --smoke --json $(O)/bench-smoke.json
+	bench/floor.sh --smoke --json $(O)/floor-bench-smoke.json
 
 # make check (unit tests, no root) and make fuzz: tests/tests.mk
 include tests/tests.mk

@@ -1,16 +1,20 @@
 #!/bin/bash
 # netfil's benchmark suite: what netfil costs, whether that cost grows with
 # the number of filters, and whether it counts exactly; every figure next
-# to a baseline measured in the same run (no filter, nftables, a BPF
-# program that does nothing).
+# to a baseline measured in the same run (no filter, nftables).  Throughput
+# and connection rate run in rounds: in each, every configuration once,
+# "no filter" among them, in an order rotated from round to round (this VM
+# drifts by tens of percent between runs), and each ratio is taken round
+# by round.  The cost per packet and per connection over a floor of
+# programs that do nothing is bench/floor.sh's (make bench runs both).
 #
 #   bench/bench.sh [--smoke] [--json FILE]     (make bench / make bench-smoke)
 #
 # Topology (tests/lib.sh): namespace A, the client host, whose processes run
 # in a cgroup of their own where netfil is attached, and B, the server, over
 # a veth pair (10.77.0.0/24, fd77::/64).  Nothing outside these namespaces
-# and this cgroup is touched; kernel.bpf_stats_enabled is restored on exit,
-# and everything is removed even when the run is interrupted.
+# and this cgroup is touched, and everything is removed even when the run
+# is interrupted.
 #
 # --smoke runs every measurement once and briefly, and checks only that each
 # one produced a number; it never judges speed.
@@ -27,7 +31,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-REPS=3 SECS=3 CONN_SECS=2 TTF_REPS=5
+REPS=5 SECS=3 CONN_SECS=2 TTF_REPS=5
 SIZES="1 100 1000 10000"
 LIMITS="1000000 10000000 100000000"
 if [ $SMOKE = 1 ]; then
@@ -35,13 +39,9 @@ if [ $SMOKE = 1 ]; then
 fi
 NMAX=${SIZES##* }
 RES=$TMP/results		# one line per measurement, rendered at the end
-STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 CONNRATE=$ROOT/build/connrate
-NOP=$ROOT/build/nop.bpf.o
-NOP_PIN=/sys/fs/bpf/netfil-bench-nop-$RUN_ID
 
 bench_cleanup() {
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	# the servers are outside the test cgroup: stop them by name
 	[ -s "$TMP"/iperf.pid ] && kill "$(cat "$TMP"/iperf.pid)"
 	[ -n "${CONNRATE_PID:-}" ] && kill "$CONNRATE_PID" 2>/dev/null
@@ -85,11 +85,6 @@ for k in range(int(sys.argv[1])):
 unconfigure() {
 	nf unload >/dev/null 2>&1
 	NFT_NS=$NS_A nft_clear
-	if [ -d "$NOP_PIN" ]; then
-		bpftool cgroup detach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/nop_egress
-		in_a tc qdisc del dev vab clsact
-		rm -rf "$NOP_PIN"
-	fi
 	return 0
 }
 
@@ -115,63 +110,65 @@ cfg_allkinds() {
 
 cfg_nft() { NFT_NS=$NS_A nft_load "$1" "$2"; }
 
-# The floor: a cgroup_skb and a tc program that return at once, so the cost
-# per packet of netfil's programs can be read against the cost of running
-# any BPF program there at all (bpf_stats itself takes two clock reads).
-cfg_nop() {
-	[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
-	bpftool prog loadall "$NOP" "$NOP_PIN" &&
-	bpftool cgroup attach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/nop_egress &&
-	in_a tc qdisc add dev vab clsact &&
-	in_a tc filter add dev vab egress bpf da pinned "$NOP_PIN"/nop_tc
-}
-
 # ---- measurements -------------------------------------------------------------
 iperf() {	# STREAMS -> Gbit/s of one run
 	in_a iperf3 -c 10.77.0.2 -p 5201 -t "$SECS" -P "$1" -J 2>/dev/null |
 		python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
 
-prog_stats() {
-	bpftool prog show -j | python3 -c '
-import json,sys
-for p in json.load(sys.stdin):
-    if p.get("name","").startswith(("nf_","nop_")):
-        print(p["name"], p.get("run_time_ns",0), p.get("run_cnt",0))' | sort
+# rounds KIND CFG...: REPS rounds of workload KIND (tput: 1 and 4 streams;
+# conn: the connection-rate client), each configuration once per round,
+# the order rotated; set-up is cfg_NAME-style: "none", "netfil-N",
+# "nft-linear-N", "nft-map-N", "allkinds-N".  One result line per
+# configuration (and stream count), its runs in round order.
+setup() {
+	local n=${1##*-}
+	case $1 in
+	none) ;;
+	netfil-*) cfg_netfil $n ;;
+	allkinds-*) cfg_allkinds $n ;;
+	nft-linear-*) cfg_nft linear $n ;;
+	nft-map-*) cfg_nft map $n ;;
+	esac
 }
-
-# throughput NAME [cost]: REPS runs of 1 and of 4 streams; with "cost",
-# the programs' run time per packet over the 1-stream runs.
-throughput() {
-	local name=$1 s runs i
-	[ "${2:-}" = cost ] && stats_begin
-	for s in 1 4; do
-		runs=""
-		for i in $(seq 1 $REPS); do runs="$runs $(iperf $s)"; done
-		r tput "$name" $s $runs
-		[ "${2:-}" = cost ] && [ $s = 1 ] && stats_end "$name"
+rounds() {
+	local kind=$1 r k c i cfgs
+	shift
+	cfgs=("$@")
+	rm -f "$TMP"/rounds.*
+	for r in $(seq 1 $REPS); do
+		for k in $(seq 0 $((${#cfgs[@]} - 1))); do
+			c=${cfgs[$(( (k + r) % ${#cfgs[@]} ))]}
+			setup $c || log "bench: setting up $c failed"
+			if [ $kind = tput ]; then
+				echo "$(iperf 1)" >> "$TMP"/rounds.$c.1
+				echo "$(iperf 4)" >> "$TMP"/rounds.$c.4
+				# memory, once: the largest netfil configuration is up
+				[ $r = 1 ] && [ $c = netfil-$NMAX ] && memory
+			else
+				in_a "$CONNRATE" client 10.77.0.2 5300 --seconds $CONN_SECS --workers 2 |
+					sed -n 's/.*rate=\([0-9.]*\).*/\1/p' >> "$TMP"/rounds.$c
+			fi
+			unconfigure
+		done
+	done
+	for c in "${cfgs[@]}"; do
+		if [ $kind = tput ]; then
+			for i in 1 4; do r tput "$c" $i $(cat "$TMP"/rounds.$c.$i); done
+		else
+			r conn "$c" $(cat "$TMP"/rounds.$c)
+		fi
 	done
 }
 
-# stats_begin / stats_end NAME: the programs' run time per call between
-# the two, recorded as cost NAME PROG NS.
-stats_begin() { sysctl -qw kernel.bpf_stats_enabled=1; prog_stats > "$TMP"/before; }
-stats_end() {
-	prog_stats > "$TMP"/after
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
-	join "$TMP"/before "$TMP"/after |
-		awk -v n="$1" '$5 > $3 { printf "cost %s %s %.1f\n", n, $1, ($4 - $2) / ($5 - $3) }' >> "$RES"
-}
-
-# connrate NAME [cost]: REPS runs of the connection-rate client.
+# connrate NAME: REPS runs of the connection-rate client, one after the
+# other (the event stream's configurations, section 4).
 connrate() {
 	local runs="" i
-	[ "${2:-}" = cost ] && stats_begin
 	for i in $(seq 1 $REPS); do
 		runs="$runs $(in_a "$CONNRATE" client 10.77.0.2 5300 --seconds $CONN_SECS --workers 2 |
 			sed -n 's/.*rate=\([0-9.]*\).*/\1/p')"
 	done
-	[ "${2:-}" = cost ] && stats_end "conn-$1"
 	r conn "$1" $runs
 }
 
@@ -187,26 +184,21 @@ subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 }
 
-log "bench: throughput and cost per packet"
+memory() {
+	r rss "filter-list-$NMAX" "$(peak_rss "$NETFIL" -j filter list)"
+	r rss "filter-add-$NMAX" "$(peak_rss "$NETFIL" filter add ip 10.1.2.3)"
+}
+
+log "bench: throughput, $REPS rounds"
 unconfigure
-throughput none
-cfg_nop && throughput nop cost
-unconfigure
+CFGS="none"
+for n in $SIZES; do CFGS="$CFGS netfil-$n nft-linear-$n nft-map-$n"; done
+rounds tput $CFGS allkinds-3 allkinds-$NMAX
+# locked memory of the maps, by number of filters
 for n in $SIZES; do
-	cfg_netfil $n && throughput "netfil-$n"
-	r mem "$n" "$(memlock)"
-	[ $n = $NMAX ] && r rss "filter-list-$n" "$(peak_rss "$NETFIL" -j filter list)" &&
-		r rss "filter-add-$n" "$(peak_rss "$NETFIL" filter add ip 10.1.2.3)"
-	unconfigure
-	cfg_nft linear $n && throughput "nft-linear-$n"
-	unconfigure
-	cfg_nft map $n && throughput "nft-map-$n"
+	cfg_netfil $n && r mem "$n" "$(memlock)"
 	unconfigure
 done
-cfg_allkinds 3 && throughput "allkinds-3" cost
-unconfigure
-cfg_allkinds $NMAX && throughput "allkinds-$NMAX" cost
-unconfigure
 
 log "bench: warm-cache program cost (BPF_PROG_TEST_RUN)"
 NETFIL_PIN_DIR=$NETFIL_PIN_DIR-progrun "$ROOT"/build/progrun $SIZES | sed 's/^progrun /progrun /' >> "$RES" ||
@@ -219,16 +211,8 @@ log "bench: socket creation with exe filters (bench/owners.sh)"
 "$ROOT"/bench/owners.sh $([ $SMOKE = 1 ] && echo --smoke) --results "$RES" > "$TMP"/owners.out ||
 	log "bench: owners failed"
 
-log "bench: connection rate"
-connrate none
-cfg_netfil 1 && connrate netfil-1
-unconfigure
-cfg_allkinds $NMAX && connrate "allkinds-$NMAX" cost
-unconfigure
-cfg_nft linear $NMAX && connrate "nft-linear-$NMAX"
-unconfigure
-cfg_nft map $NMAX && connrate "nft-map-$NMAX"
-unconfigure
+log "bench: connection rate, $REPS rounds"
+rounds conn none netfil-1 allkinds-$NMAX nft-linear-$NMAX nft-map-$NMAX
 
 # The event stream: the connection rate with 0, 1 and 4 subscribers
 # ("netfil -j events", formatting every event), and the highest churn at

@@ -16,10 +16,24 @@ int nop_egress(struct __sk_buff *skb)
 	return 1;
 }
 
+SEC("cgroup_skb/ingress")
+int nop_ingress(struct __sk_buff *skb)
+{
+	return 1;
+}
+
 SEC("tc")
 int nop_tc(struct __sk_buff *skb)
 {
 	return -1;	/* TC_ACT_UNSPEC */
+}
+
+/* the same for tc ingress: a program of its own, so that bpf_stats tells
+ * the two directions apart (bench/floor.sh) */
+SEC("tc")
+int nop_tc_in(struct __sk_buff *skb)
+{
+	return -1;
 }
 
 SEC("cgroup/sock_create")

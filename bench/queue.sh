@@ -128,20 +128,7 @@ qstat() {
 }
 
 # ---- servers in B, outside netfil's cgroup -------------------------------------------
-# (nsenter execs the server, so $! is the server's pid)
-B="nsenter --net=/run/netns/$NS_B"
-setup_net || { log "queue: cannot create the namespaces"; exit 1; }
-rm -f "$TMP"/cr.ready
-$B "$CONNRATE" server $SERVER_IP $CR_PORT --ready "$TMP"/cr.ready --seconds 36000 > "$TMP"/cr-server.out &
-SERVERS="$SERVERS $!"
-$B iperf3 -s -B $SERVER_IP -p $IPERF_PORT > "$TMP"/iperf-server.log 2>&1 &
-SERVERS="$SERVERS $!"
-wait_file "$TMP"/cr.ready || { log "queue: connrate's server did not start"; exit 1; }
-setup_cgroup || { log "queue: cannot create the cgroup"; exit 1; }
-# short connections leave TIME_WAIT behind (the server's side); as bench.sh
-in_a sysctl -qw net.ipv4.tcp_tw_reuse=1
-poll_until 5 in_a python3 -c "import socket; socket.create_connection(('$SERVER_IP', $IPERF_PORT), 1).close()" ||
-	{ log "queue: iperf3's server does not answer"; exit 1; }
+bench_servers queue || exit 1
 
 # ---- configurations --------------------------------------------------------------------
 # netfil_on MODE: netfil loaded, the server's address under a queue (MODE
@@ -305,17 +292,15 @@ META=$(python3 -c 'import json, sys; print(json.dumps(dict(zip(sys.argv[1::2], s
 	host_ruleset_unchanged "$([ "$HOST_FW0" = "$HOST_FW1" ] && echo yes || echo no)" \
 	date "$(date -u +%Y-%m-%dT%H:%MZ)")
 
-python3 - "$RES" "$JSON" "$SMOKE" "$ROUNDS" "$META" <<'EOF'
-import json, math, statistics, sys
+python3 - "$RES" "$JSON" "$SMOKE" "$ROUNDS" "$META" "$ROOT/bench" <<'EOF'
+import json, sys
 res, out, smoke, rounds, meta = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), json.loads(sys.argv[5])
+sys.path.insert(0, sys.argv[6])
+from stats import st, fmt, isnum, Checks
 raw = [json.loads(l) for l in open(res) if l.strip()]
 by = {(d["kind"], d["cfg"], d["round"]): d for d in raw}
 CFGS = {"conn": ("none", "netfil", "opensnitch"), "tput": ("none", "netfil"), "udp": ("none", "netfil")}
 
-def st(v):
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)} if v else None
-def fmt(s, f):
-    return "n/a" if s is None else (f + " [" + f + ", " + f + "]") % (s["median"], s["min"], s["max"])
 def good(kind, cfg, r):
     d = by.get((kind, cfg, r))
     return d if d and d["ok"] and d.get("value") else None
@@ -384,28 +369,18 @@ for r in range(1, rounds + 1):
     print("  %d: %s" % (r, "; ".join("%s %s %s" % (d["kind"], d["cfg"], ("%.3g" % d["value"]) if d.get("value") else "-") for d in ds)))
 print("raw: %s" % out)
 
-checks = []
-def check(name, ok):
-    checks.append(ok)
-    if not ok:
-        print("FAIL " + name, file=sys.stderr)
-def isnum(x):
-    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+check = Checks()
 for r in range(1, rounds + 1):
     for kind, cfgs in CFGS.items():
         for c in cfgs:
             if c == "opensnitch" and why:
                 continue
             d = by.get((kind, c, r))
-            check("%s %s round %d: a number" % (kind, c, r), d is not None and d["ok"] and isnum(d.get("value")))
+            check("%s %s round %d: a number" % (kind, c, r), d is not None and d["ok"] and isnum(d.get("value"))
+                  and d["value"] > 0)
             if d and d["ok"] and c != "none":
                 check("%s %s round %d: the queue saw the traffic" % (kind, c, r), d.get("queued", 0) > 0)
                 check("%s %s round %d: the client's CPU" % (kind, c, r), isinstance(d.get("client_cpu_pct"), (int, float)))
 check("the host's ruleset is unchanged", meta["host_ruleset_unchanged"] == "yes")
-bad = checks.count(False)
-if smoke:
-    print("%d passed, %d failed%s" % (len(checks) - bad, bad, " (OpenSnitch n/a: %s)" % "; ".join(why) if why else ""))
-elif bad:
-    print("warning: %d check(s) failed (see above)" % bad)
-sys.exit(1 if bad else 0)
+sys.exit(check.end(smoke, " (OpenSnitch n/a: %s)" % "; ".join(why) if why else ""))
 EOF

@@ -20,7 +20,7 @@ def num(v):
 
 
 def load(path):
-    res = {"tput": {}, "cost": {}, "progrun": {}, "conn": {}, "evloss": [], "mem": {}, "rss": {},
+    res = {"tput": {}, "progrun": {}, "conn": {}, "evloss": [], "mem": {}, "rss": {},
            "acc": [], "ttf": [], "meta": {}, "owners": {}, "owners_meta": {}}
     with open(path) as f:
         for line in f:
@@ -30,8 +30,6 @@ def load(path):
             kind, rest = w[0], w[1:]
             if kind == "tput":
                 res["tput"].setdefault(rest[0], {})[rest[1]] = rest[2:]
-            elif kind == "cost":
-                res["cost"].setdefault(rest[0], {})[rest[1]] = rest[2]
             elif kind == "progrun":
                 res["progrun"].setdefault(rest[1], {})[rest[0]] = rest[2]
             elif kind == "evloss":
@@ -70,13 +68,14 @@ def fmt(s, unit="", digits=2):
     return (f % s["median"]) + unit + " (" + (f % s["min"]) + "-" + (f % s["max"]) + ")"
 
 
+def paired(runs, base):
+    """summary of runs[i] / base[i]: ratios taken round by round"""
+    return summary([num(a) / num(b) for a, b in zip(runs, base) if num(a) is not None and num(b)])
+
+
 def label(cfg):
-    if cfg.startswith("conn-"):
-        return label(cfg[5:]) + ", connection-rate runs"
     if cfg == "none":
         return "no filter"
-    if cfg == "nop":
-        return "floor: BPF programs that do nothing"
     kind, n = cfg.rsplit("-", 1)
     return {"netfil": "netfil, %s filter(s)",
             "allkinds": "netfil, %s filters incl. one matching of each kind",
@@ -87,7 +86,7 @@ def label(cfg):
 def main():
     res = load(sys.argv[1])
     smoke = "--smoke" in sys.argv
-    out = {"meta": res["meta"], "throughput_gbps": {}, "cost_ns": res["cost"],
+    out = {"meta": res["meta"], "throughput_gbps": {},
            "conn_per_s": {}, "memlock_bytes": res["mem"], "cli_peak_rss_kib": res["rss"],
            "accuracy": res["acc"], "time_to_fail": res["ttf"]}
     m = res["meta"]
@@ -95,10 +94,11 @@ def main():
     print("Machine: %s; %s.  Date: %s.  Command: `%s`.\n" % (
         m.get("machine", "?"), m.get("cpu", "?"), m.get("date", "?"), m.get("command", "?")))
 
-    base = {s: summary(v) for s, v in res["tput"].get("none", {}).items()}
+    base = res["tput"].get("none", {})
     print("## 1. Bulk TCP throughput (iperf3, A -> B over veth)\n")
-    print("Median (min-max) Gbit/s over the runs; ratio = median / median of no filter "
-          "in this run.\n")
+    print("Median (min-max) Gbit/s over the rounds; each round runs every configuration "
+          "once, no filter among them, in an order rotated from round to round; ratio = "
+          "the configuration / no filter, round by round, median (min-max).\n")
     print("| configuration | 1 stream | ratio | 4 streams | ratio |")
     print("|---|---|---|---|---|")
     for cfg, by in res["tput"].items():
@@ -106,25 +106,14 @@ def main():
         out["throughput_gbps"][cfg] = {}
         for s in ("1", "4"):
             st = summary(by.get(s, []))
-            ratio = st["median"] / base[s]["median"] if st and base.get(s) else None
+            ratio = paired(by.get(s, []), base.get(s, []))
             out["throughput_gbps"][cfg][s] = dict(st or {}, ratio=ratio)
-            row += [fmt(st), "%.3f" % ratio if ratio else "n/a"]
+            row += [fmt(st), fmt(ratio, "", 3)]
         print(" | ".join(row) + " |")
 
-    print("\n## 2. Cost per packet of each program (ns)\n")
-    print("run_time_ns / run_cnt with kernel.bpf_stats_enabled, during the 1-stream runs "
-          "(and, for the socket hooks, during the connection-rate runs). "
-          "The floor is a program that returns at once at the same hook.\n")
-    cfgs = [c for c in res["cost"] if c != "nop"]
-    print("| program | " + " | ".join(label(c) for c in cfgs) + " |")
-    print("|---|" + "---|" * len(cfgs))
-    progs = sorted({p for c in cfgs for p in res["cost"][c]})
-    for p in progs:
-        print("| %s | " % p + " | ".join(res["cost"][c].get(p, "n/a") for c in cfgs) + " |")
-    nop = res["cost"].get("nop", {})
-    print("| floor: nop (cgroup_skb egress / tc) | %s |" % " | ".join(
-        "%s / %s" % (nop.get("nop_egress", "n/a"), nop.get("nop_tc", "n/a")) for _ in cfgs))
-
+    print("\n## 2. Cost per packet of each program\n")
+    print("The cost over a floor of programs that do nothing, attached beside netfil's "
+          "in the same run, per packet and per connection: bench/floor.sh.")
     print("\nWarm caches, no bpf_stats clock reads: BPF_PROG_TEST_RUN of one crafted UDP "
           "packet, 1,000,000 runs, mean ns per run.  Matching: one IP filter (and, for tc, "
           "one interface filter); the rest are IP prefixes that match nothing.  Test runs "
@@ -137,16 +126,16 @@ def main():
     out["progrun_ns"] = res["progrun"]
 
     print("\n## 3. Connection rate (connect, send 32 bytes, close; 2 workers)\n")
-    cbase = summary(res["conn"].get("none", []))
+    cbase = res["conn"].get("none", [])
     print("| configuration | connections/s | ratio to no filter |")
     print("|---|---|---|")
     for cfg, v in res["conn"].items():
         if cfg.startswith("events-"):
             continue	# section 4
         st = summary(v)
-        ratio = st["median"] / cbase["median"] if st and cbase else None
+        ratio = paired(v, cbase)
         out["conn_per_s"][cfg] = dict(st or {}, ratio=ratio)
-        print("| %s | %s | %s |" % (label(cfg), fmt(st, "", 0), "%.3f" % ratio if ratio else "n/a"))
+        print("| %s | %s | %s |" % (label(cfg), fmt(st, "", 0), fmt(ratio, "", 3)))
 
     print("\n## 4. Event stream\n")
     ebase = summary(res["conn"].get("events-0", []))
@@ -242,7 +231,6 @@ def main():
         checks = []
         checks += [("tput " + c + " " + s, v) for c, by in res["tput"].items()
                    for s, vals in by.items() for v in vals]
-        checks += [("cost " + c + " " + p, v) for c, by in res["cost"].items() for p, v in by.items()]
         checks += [("conn " + c, v) for c, vals in res["conn"].items() for v in vals]
         checks += [("progrun %s %s" % (p, n), v) for p, by in res["progrun"].items()
                    for n, v in by.items()]
@@ -256,7 +244,7 @@ def main():
                    for t in res["ttf"]]
         checks += [("owners %s %s %s" % (c, r, k), v[i]) for c, by in res["owners"].items()
                    for r, v in by.items() for i, k in enumerate(("nf", "nop"))]
-        want = ["tput", "cost", "progrun", "conn", "evloss", "mem", "rss", "acc", "ttf", "owners"]
+        want = ["tput", "progrun", "conn", "evloss", "mem", "rss", "acc", "ttf", "owners"]
         passed = failed = 0
         for name, v in checks:
             if num(v) is None:

@@ -255,6 +255,27 @@ dante_conf() {
 	EOF
 }
 
+# bench_servers WHO: the benchmarks' namespaces, connrate's and iperf3's
+# servers in B on $SERVER_IP ($CR_PORT, $IPERF_PORT; their pids added to
+# $SERVERS: nsenter execs them), then this shell into the test cgroup, so
+# that netfil acts on the client side alone; connections may reuse
+# TIME_WAIT ports.  WHO names the caller in its errors.
+bench_servers() {
+	local B="nsenter --net=/run/netns/$NS_B"
+	setup_net || { log "$1: cannot create the namespaces"; return 1; }
+	rm -f "$TMP"/cr.ready
+	$B "$ROOT"/build/connrate server $SERVER_IP $CR_PORT --ready "$TMP"/cr.ready --seconds 36000 \
+		> "$TMP"/cr-server.out &
+	SERVERS="${SERVERS:-} $!"
+	$B iperf3 -s -B $SERVER_IP -p $IPERF_PORT > "$TMP"/iperf-server.log 2>&1 &
+	SERVERS="$SERVERS $!"
+	wait_file "$TMP"/cr.ready || { log "$1: connrate's server did not start"; return 1; }
+	setup_cgroup || { log "$1: cannot create the cgroup"; return 1; }
+	in_a sysctl -qw net.ipv4.tcp_tw_reuse=1
+	poll_until 5 in_a python3 -c "import socket; socket.create_connection(('$SERVER_IP', $IPERF_PORT), 1).close()" ||
+		{ log "$1: iperf3's server does not answer"; return 1; }
+}
+
 # Everything this run created goes, in an order that cannot fail halfway:
 # processes first (they pin the cgroup), then netfil, then the rest.
 cleanup() {

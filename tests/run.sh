@@ -106,5 +106,7 @@ part "netfild: /metrics under a flood (ASan+UBSan)" env NETFIL="$PWD/build/asan/
 	UBSAN_OPTIONS=halt_on_error=1 tests/http_flood.sh
 part "bench: live views, smoke (each measurement yields a number)" bench/view.sh --smoke
 part "bench: smoke (each measurement yields a number)" bench/bench.sh --smoke --json build/bench-smoke.json
+part "bench: cost over the floor, smoke (each figure a number, each filter kind counting)" \
+	bench/floor.sh --smoke --json build/floor-bench-smoke.json
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
