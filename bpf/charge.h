@@ -26,25 +26,46 @@ struct nf_verdict {
 	__u64 admitted;		/* ... and the counter it bounds */
 };
 
+/* c -= len, never below zero (a reset may have zeroed c meanwhile), by
+ * compare-and-swap: other CPUs add to c at the same time.  Should the
+ * line stay that busy, the bytes stay counted: a count too high only
+ * refuses early, one too low could pass the limit. */
+static __always_inline void sub_floor(__u64 *c, __u64 len)
+{
+	__u64 old, new;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		old = *(volatile __u64 *)c;
+		new = old > len ? old - len : 0;
+		if (__sync_val_compare_and_swap(c, old, new) == old)
+			return;
+	}
+}
+
 /*
- * charge() is where a limit is decided.  Under the filter's lock: a
- * direction that is already exceeded drops everything; otherwise the packet
- * is admitted only if admitted-bytes-plus-this-packet stays within the
- * direction's limit and within iobyte.  The counter therefore never passes
- * the limit, whatever the other CPU is doing, and the first packet that
- * would have crossed it latches the direction as exceeded.  Fills v's
- * action and, for a crossing, what was crossed.
+ * charge() is where a limit is decided, without a lock: the packet's
+ * bytes are added to its direction's counter first (one atomic add, which
+ * returns the counter as it was), and the packet is admitted only if that
+ * sum stays within the direction's limit and, with the other direction's
+ * counter read after the add, within iobyte.  Otherwise the bytes are
+ * taken back and the direction latches as exceeded.  Every admission
+ * checked a sum that held all the bytes admitted before it, so the
+ * admitted count never passes the limit, whatever the other CPU is doing;
+ * bytes on their way back only make a concurrent packet see the limit a
+ * little early, as if it had come after the crossing.  A latched
+ * direction drops everything.  Fills v's action and, for a crossing, what
+ * was crossed.
  */
 static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 				  struct nf_verdict *v)
 {
 	struct nf_filter_state *st;
 	struct nf_filter_cfg *cfg;
-	__u32 slot = ref->slot;
-	__u64 lim, io, used, mine;
-	__u32 epoch;
+	__u32 slot = ref->slot, d = dir & 1;
+	__u64 lim, io, mine, used = 0;
+	__u32 epoch, seen;
 	__u8 action;
-	int ret = CHARGE_OK;
 
 	if (!ref->id)
 		return CHARGE_SKIP;
@@ -56,64 +77,57 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 		return CHARGE_SKIP;
 	/* the epoch first: user space stores the limits, then the epoch */
 	epoch = cfg->epoch;
-	lim = cfg->limit[dir & 1];
+	lim = cfg->limit[d];
 	io = cfg->limit[NF_LIM_IO];
 	action = cfg->action;
 
-	bpf_spin_lock(&st->lock);
-	used = st->bytes[0] + st->bytes[1];
-	mine = st->bytes[dir & 1];
-	if (st->latched[dir & 1] == epoch) {
-		ret = CHARGE_DROP;
-	} else if ((lim && mine + len > lim) || (io && used + len > io)) {
-		st->latched[dir & 1] = epoch;
-		ret = CHARGE_CROSSED;
-	}
-	if (ret == CHARGE_OK) {
-		st->bytes[dir & 1] += len;
-		st->packets[dir & 1]++;
-	} else {
-		st->dropped[dir & 1] += len;
-	}
-	bpf_spin_unlock(&st->lock);
-	if (ret == CHARGE_OK)
-		return ret;
-	v->action = action;
-	/* no helper may run under the lock; one store per crossing */
-	if (ret == CHARGE_CROSSED) {
-		st->latched_ns[dir & 1] = bpf_ktime_get_ns();
-		if (lim && mine + len > lim) {
-			v->limit_kind = dir & 1;
-			v->limit = lim;
-			v->admitted = mine;
-		} else {
-			v->limit_kind = NF_LIM_IO;
-			v->limit = io;
-			v->admitted = used;
+	seen = *(volatile __u32 *)&st->latched[d];
+	if (seen != epoch) {
+		mine = __sync_fetch_and_add(&st->bytes[d], len) + len;
+		if (io)
+			used = mine + *(volatile __u64 *)&st->bytes[!d];
+		if ((!lim || mine <= lim) && (!io || used <= io)) {
+			__sync_fetch_and_add(&st->packets[d], 1);
+			return CHARGE_OK;
 		}
+		sub_floor(&st->bytes[d], len);
 	}
-	return ret;
+	__sync_fetch_and_add(&st->dropped[d], len);
+	v->action = action;
+	/* one latch per crossing: whoever swaps the epoch in */
+	if (seen == epoch || __sync_val_compare_and_swap(&st->latched[d], seen, epoch) != seen)
+		return CHARGE_DROP;
+	st->latched_ns[d] = bpf_ktime_get_ns();
+	if (lim && mine > lim) {
+		v->limit_kind = d;
+		v->limit = lim;
+		v->admitted = mine - len;
+	} else {
+		v->limit_kind = NF_LIM_IO;
+		v->limit = io;
+		v->admitted = used - len;
+	}
+	return CHARGE_CROSSED;
 }
 
 /* Take back what charge() counted: an admission when a later filter
  * refused the packet, or a drop when the packet went out uncounted after
- * all.  A reset may have zeroed the counters meanwhile: never wrap. */
+ * all. */
 static __always_inline void take_back(const struct nf_ref *ref, int dir, __u32 len,
 				      bool admitted)
 {
 	struct nf_filter_state *st;
 	__u32 slot = ref->slot;
-	__u64 *c;
 
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	if (!st)
 		return;
-	c = admitted ? &st->bytes[dir & 1] : &st->dropped[dir & 1];
-	bpf_spin_lock(&st->lock);
-	*c -= *c < len ? *c : len;
-	if (admitted && st->packets[dir & 1])
-		st->packets[dir & 1]--;
-	bpf_spin_unlock(&st->lock);
+	if (!admitted) {
+		sub_floor(&st->dropped[dir & 1], len);
+		return;
+	}
+	sub_floor(&st->bytes[dir & 1], len);
+	sub_floor(&st->packets[dir & 1], 1);
 }
 
 /* Charge a packet to the first n filters in refs[]; all must admit it.

@@ -76,6 +76,9 @@ struct nf_proc_key {
  * One hash map for the three, so that resolving a socket costs one lookup
  * per kind (and per cgroup level). */
 enum nf_owner_kind { NF_OWN_EXE = 1, NF_OWN_USER = 2, NF_OWN_CGROUP = 3 };
+/* owner_bits also covers nf_procs' keys (pid and tree filters): their bit
+ * is nf_owner_hash(NF_OWN_PROC, tgid, start) */
+#define NF_OWN_PROC 4
 struct nf_owner_key {
 	__u32 kind;		/* enum nf_owner_kind */
 	__u32 pad;
@@ -136,8 +139,9 @@ struct nf_filter_cfg {
 	__u64 q_netns;		/* netns cookie of the rules and the client */
 };
 
-/* nf_state[slot]: written by the packet path under the lock.  User space only
- * reads it (BPF_F_LOCK) or overwrites it whole with zeros (reset).  A
+/* nf_state[slot]: written by the packet path with atomic operations, no lock
+ * (charge.h).  User space only reads it or overwrites it whole (reset,
+ * restore), under the lock, which orders user space's own writers.  A
  * direction is exceeded while latched[dir] equals the cfg epoch, so raising
  * a limit (which bumps the epoch) or a reset clears the latch without user
  * space ever doing a read-modify-write against the packet path. */
@@ -235,8 +239,27 @@ struct nf_odst_val {
 	__u32 filter;		/* the redirecting filter: the relay reads its proxy */
 };
 
-/* nf_socks: the per-socket record (bpf_sk_storage), set once at creation. */
+/* nf_socks: the per-socket record (bpf_sk_storage), set once at creation.
+ * What each packet reads and writes comes first, together, so that it
+ * shares as few cache lines as it can. */
 struct nf_sock {
+	/* Cache of the socket filters that apply, valid for one sock_gen. */
+	__u32 gen;
+	__u32 n_match;
+	__u8 family;
+	__u8 proto;
+	__u8 tcp_close_cb;	/* TCP: the close event comes at TCP_CLOSE */
+	__u8 closed;		/* its close event is out */
+	__u8 addr_known;	/* the addresses below are set */
+	__u8 active;		/* TCP: we connected (not accepted) */
+	__u8 redirected;	/* connect() or sendmsg() was redirected: orig below */
+	__u8 odst_pub;		/* its nf_odst entry is published */
+	struct nf_ref match[NF_SOCK_MATCH];
+	/* What the socket moved that netfil admitted, for its close event.
+	 * Counted on the packet path, reported once, at close. */
+	__u64 bytes[2];		/* L3 */
+	__u64 packets[2];
+	/* Who created it, for socket filters and events. */
 	__u32 tgid;
 	__u32 pid;
 	__u32 uid;
@@ -253,24 +276,8 @@ struct nf_sock {
 	__u32 n_cg;
 	__u32 pad;
 	__u64 cg[NF_CG_DEPTH];
-	/* Cache of the socket filters that apply, valid for one sock_gen. */
-	__u32 gen;
-	__u32 n_match;
-	struct nf_ref match[NF_SOCK_MATCH];
-	/* What the socket moved that netfil admitted, for its close event.
-	 * Counted on the packet path, reported once, at close. */
-	__u64 bytes[2];		/* L3 */
-	__u64 packets[2];
 	__u64 created_ns;	/* CLOCK_MONOTONIC */
 	__u64 setup_ns;		/* connected or accepted; 0: never */
-	__u8 family;
-	__u8 proto;
-	__u8 tcp_close_cb;	/* TCP: the close event comes at TCP_CLOSE */
-	__u8 closed;		/* its close event is out */
-	__u8 addr_known;	/* the addresses below are set */
-	__u8 active;		/* TCP: we connected (not accepted) */
-	__u8 redirected;	/* connect() or sendmsg() was redirected: orig below */
-	__u8 odst_pub;		/* its nf_odst entry is published */
 	/* Addresses for the close event, from the socket's first packet:
 	 * close() hooks cannot read them any more. */
 	__u8 laddr[16];
@@ -464,8 +471,8 @@ struct nf_globals {
 	 * and cgroup keys have owner_bits.) */
 	__u32 match_kinds;
 	__u32 pad5;
-	/* A one-hash filter in front of nf_owners: bit nf_owner_hash(key)
-	 * is set for every key linked (before the link).  A socket whose
+	/* A one-hash filter in front of nf_owners and nf_procs: bit
+	 * nf_owner_hash(key) is set for every key linked (before the link).  A socket whose
 	 * keys hit no set bit, most sockets, skips the lookups and their
 	 * cache misses.  Rebuilt from the map after changes that unlink. */
 	__u64 owner_bits[NF_OWNER_BITS / 64];

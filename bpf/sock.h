@@ -172,7 +172,7 @@ __noinline __u32 nf_sock_refs(struct nf_sock *rec)
 {
 	struct nf_globals *g = globals();
 	bool overflow = false;
-	__u32 n = 0, gen, kinds;
+	__u32 n = 0, gen, kinds, h;
 	int i;
 
 	if (!g || !rec)
@@ -190,6 +190,9 @@ __noinline __u32 nf_sock_refs(struct nf_sock *rec)
 
 		if (i >= (int)rec->n_anc || (i && !(kinds & NF_MK_TREE)))
 			break;
+		h = nf_owner_hash(NF_OWN_PROC, rec->anc[i].tgid, rec->anc[i].start);
+		if (!(g->owner_bits[(h >> 6) & (NF_OWNER_BITS / 64 - 1)] & (1ULL << (h & 63))))
+			continue;	/* certainly no filter on this one */
 		v = bpf_map_lookup_elem(&nf_procs, &rec->anc[i]);
 		if (!v)
 			continue;

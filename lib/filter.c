@@ -329,10 +329,12 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 			memset(&pv.tree, 0, sizeof(pv.tree));
 		else
 			memset(&pv.pid, 0, sizeof(pv.pid));
-		if (!pv.pid.id && !pv.tree.id)
+		if (!pv.pid.id && !pv.tree.id) {
 			err = bpf_map_delete_elem(nf->procs_fd, &meta->proc);
-		else
+			nf->owner_bits_stale = true;	/* nf_unlock() rebuilds them */
+		} else {
 			err = bpf_map_update_elem(nf->procs_fd, &meta->proc, &pv, 0);
+		}
 		nf_bump_sock_gen(nf);
 		return err ? -errno : 0;
 	case NF_KIND_IP:
@@ -369,6 +371,7 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 		/* before the link: a socket resolved in between still looks */
 		__atomic_or_fetch(&nf->g->match_kinds, meta->proc_match == NF_PROC_TREE ?
 				  NF_MK_TREE : NF_MK_PID, __ATOMIC_SEQ_CST);
+		nf_proc_bit(nf, &meta->proc);
 		bpf_map_lookup_elem(nf->procs_fd, &meta->proc, &pv);
 		if (meta->proc_match == NF_PROC_TREE)
 			pv.tree = ref;

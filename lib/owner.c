@@ -333,18 +333,33 @@ int nf_owner_unlink(struct netfil *nf, const struct nf_filter_meta *meta)
 	return 0;
 }
 
-/* owner_bits from the keys in nf_owners, under the change lock: only the
- * bits of keys gone are cleared, so no socket ever misses a filter. */
+/* A pid or tree filter's key in owner_bits: before its link. */
+void nf_proc_bit(struct netfil *nf, const struct nf_proc_key *k)
+{
+	__u32 h = nf_owner_hash(NF_OWN_PROC, k->tgid, k->start);
+
+	__atomic_or_fetch(&nf->g->owner_bits[h / 64], 1ULL << (h % 64), __ATOMIC_SEQ_CST);
+}
+
+/* owner_bits from the keys in nf_owners and nf_procs, under the change
+ * lock: only the bits of keys gone are cleared, so no socket ever misses a
+ * filter. */
 void nf_owner_bits_rebuild(struct netfil *nf)
 {
 	__u64 bits[NF_OWNER_BITS / 64] = {};
 	struct nf_owner_key k, *prev = NULL;
+	struct nf_proc_key pk, *pprev = NULL;
 	__u32 h, i;
 
 	while (!bpf_map_get_next_key(nf->owners_fd, prev, &k)) {
 		h = nf_owner_hash(k.kind, k.a, k.b);
 		bits[h / 64] |= 1ULL << (h % 64);
 		prev = &k;
+	}
+	while (!bpf_map_get_next_key(nf->procs_fd, pprev, &pk)) {
+		h = nf_owner_hash(NF_OWN_PROC, pk.tgid, pk.start);
+		bits[h / 64] |= 1ULL << (h % 64);
+		pprev = &pk;
 	}
 	for (i = 0; i < NF_OWNER_BITS / 64; i++)
 		__atomic_store_n(&nf->g->owner_bits[i], bits[i], __ATOMIC_SEQ_CST);

@@ -137,6 +137,28 @@ test_overlap() {
 	nf filter del $TREE
 }
 
+# --- an IP filter added or deleted while a connection is open governs its
+# next packet (no copy of the match may outlive a change) --
+add_host_limit() { F32=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop); }
+del_host_limit() { nf filter del $F32; }
+test_ip_midflow() {
+	local f24 j
+	f24=$(nf filter add ip 10.77.0.0/24 obyte 1T)
+	up tcp $NS_B 10.77.0.2 $BIG add_host_limit
+	check "midflow add: the open connection is held to the new /32" le "$RECEIVED" $LIMIT
+	check "midflow add: the /32 is exceeded" eq "$(jget "$(fshow $F32)" exceeded.out)" true
+	j=$(fshow $f24)
+	# (the handshake, and whatever earlier tests' closing connections send)
+	check "midflow add: the /24 did not count the transfer" lt "$(jget "$j" bytes.out)" $((LIMIT / 10))
+	nf filter del $F32
+	nf filter reset $f24
+	add_host_limit
+	up tcp $NS_B 10.77.0.2 $BIG del_host_limit
+	check "midflow del: the open connection is free of the deleted /32" eq "$RECEIVED" $BIG
+	check "midflow del: the /24 counted it" le $BIG "$(jget "$(fshow $f24)" bytes.out)"
+	nf filter del $f24
+}
+
 # --- concurrent senders on both cores never push a counter past its limit --
 test_concurrent() {
 	local i pids="" sum=0 j
@@ -883,7 +905,7 @@ main() {
 	wait_file "$TMP"/cr.ready || exit 1
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
-		test_tree_child test_accepted_inherits test_overlap test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
+		test_tree_child test_accepted_inherits test_overlap test_ip_midflow test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_batch test_no_process_needed test_outside_cgroup_untouched \
 		test_events_flows \
