@@ -260,6 +260,11 @@ by = {(d["cfg"], d["round"]): d for d in raw if d["ok"]}
 R = range(1, rounds + 1)
 FLOOR = {"nf_cg_egress": "nop_egress", "nf_cg_ingress": "nop_ingress",
          "nf_tc_egress": "nop_tc", "nf_tc_ingress": "nop_tc_in"}
+# A cache line the kernel's path leaves cold is paid by the first program
+# that touches it, so a figure can move from one hook to the other: the
+# sum over a direction's two hooks is the steadier one.
+PATHS = {"egress path (cgroup + tc)": ("nf_cg_egress", "nf_tc_egress"),
+         "ingress path (tc + cgroup)": ("nf_tc_ingress", "nf_cg_ingress")}
 
 VARIANTS = [("netfil", "cost")] + ([("before", "cost-before")] if meta["before"] else [])
 
@@ -273,6 +278,9 @@ def over_floor(cost, r, name):	# per packet of the bulk stream
     p = tput_progs(cost, r)
     a, b = (ns_per_call(p, name), ns_per_call(p, FLOOR[name])) if p else (None, None)
     return None if a is None or b is None else a - b
+def path_over(cost, r, names):
+    v = [over_floor(cost, r, n) for n in names]
+    return None if None in v else sum(v)
 def conn_of(cost, r):
     d = by.get((cost, r))
     return d["conn"] if d and "progs" in d.get("conn", {}) and d["conn"].get("connections") else None
@@ -293,6 +301,7 @@ summary = {}
 for cfg, cost in VARIANTS:
     s = summary[cfg] = {
         "per_packet_over_floor_ns": {n: st([over_floor(cost, r, n) for r in R]) for n in FLOOR},
+        "per_packet_path_over_floor_ns": {k: st([path_over(cost, r, v) for r in R]) for k, v in PATHS.items()},
         "per_packet_floor_ns": {f: st([ns_per_call(tput_progs(cost, r), f) for r in R if tput_progs(cost, r)])
                                 for f in FLOOR.values()},
         "per_conn_ns": st([per_conn(cost, r, lambda n: n.startswith("nf_")) for r in R]),
@@ -327,6 +336,8 @@ print(line + "---|")
 for n, f in FLOOR.items():
     print("| %s | %s | %s |" % (n, " | ".join(fmt(summary[c]["per_packet_over_floor_ns"][n], "%.0f") for c in cols),
                                fmt(S["per_packet_floor_ns"][f], "%.0f")))
+for k in PATHS:
+    print("| %s | %s | |" % (k, " | ".join(fmt(summary[c]["per_packet_path_over_floor_ns"][k], "%.0f") for c in cols)))
 print("\n2. Per connection (connrate: connect, 1 byte, close), BPF run time, ns (calls per connection)")
 print("| program | %s |" % head)
 print(line)

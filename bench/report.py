@@ -113,7 +113,7 @@ def main():
 
     print("\n## 2. Cost per packet of each program\n")
     print("The cost over a floor of programs that do nothing, attached beside netfil's "
-          "in the same run, per packet and per connection: bench/floor.sh.")
+          "in the same run, per packet and per connection: section 12 (bench/floor.sh).")
     print("\nWarm caches, no bpf_stats clock reads: BPF_PROG_TEST_RUN of one crafted UDP "
           "packet, 1,000,000 runs, mean ns per run.  Matching: one IP filter (and, for tc, "
           "one interface filter); the rest are IP prefixes that match nothing.  Test runs "
