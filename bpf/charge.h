@@ -77,6 +77,7 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 		return CHARGE_SKIP;
 	/* the epoch first: user space stores the limits, then the epoch */
 	epoch = cfg->epoch;
+	barrier();	/* the limits are read after the epoch */
 	lim = cfg->limit[d];
 	io = cfg->limit[NF_LIM_IO];
 	action = cfg->action;
@@ -107,6 +108,9 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 		v->limit = io;
 		v->admitted = used - len;
 	}
+	/* the sum may hold bytes on their way back from other CPUs */
+	if (v->admitted > v->limit)
+		v->admitted = v->limit;
 	return CHARGE_CROSSED;
 }
 

@@ -867,6 +867,24 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
 	return err;
 }
 
+/* Overwrite a slot's counters whole (reset, restore, a new period).
+ * charge() takes no lock, so a packet may latch a direction from the old
+ * counters while they are being replaced: the new ones come with the next
+ * epoch, given to the directions st latches and published afterwards,
+ * which leaves any such latch stale. */
+int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st)
+{
+	__u32 epoch = nf->cfg[slot].epoch + 1;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		st->latched[i] = st->latched[i] ? epoch : 0;
+	if (bpf_map_update_elem(nf->state_fd, &slot, st, BPF_F_LOCK))
+		return -errno;
+	__atomic_store_n(&nf->cfg[slot].epoch, epoch, __ATOMIC_RELEASE);
+	return 0;
+}
+
 int nf_filter_set_counters_locked(struct netfil *nf, const struct netfil_filter *f)
 {
 	struct nf_filter_state st = {};
@@ -880,10 +898,10 @@ int nf_filter_set_counters_locked(struct netfil *nf, const struct netfil_filter 
 		st.bytes[i] = f->bytes[i];
 		st.packets[i] = f->packets[i];
 		st.dropped[i] = f->dropped[i];
-		st.latched[i] = f->exceeded[i] ? nf->cfg[slot].epoch : 0;
+		st.latched[i] = f->exceeded[i];
 		st.latched_ns[i] = f->exceeded[i] ? f->exceeded_at[i] : 0;
 	}
-	return bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK) ? -errno : 0;
+	return nf_state_put(nf, slot, &st);
 }
 
 /* One map update: atomic without a journal. */
@@ -908,8 +926,8 @@ int netfil_filter_reset(struct netfil *nf, uint32_t id)
 	if (err)
 		return err;
 	err = find_slot(nf, id, &slot);
-	if (!err && bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK))
-		err = -errno;
+	if (!err)
+		err = nf_state_put(nf, slot, &zero);
 	if (!err)
 		nf_emit_filter(nf, NETFIL_OP_RESET, id);
 	nf_unlock(nf);

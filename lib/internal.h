@@ -111,6 +111,7 @@ uint32_t nf_owner_holder(struct netfil *nf, const struct nf_owner_key *key);
 bool nf_path_within(const char *path, const char *dir);
 void nf_owner_bits_rebuild(struct netfil *nf);
 void nf_proc_bit(struct netfil *nf, const struct nf_proc_key *k);
+int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st);
 /* Sockets resolve their socket filters again at their next packet. */
 static inline void nf_bump_sock_gen(struct netfil *nf)
 {

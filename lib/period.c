@@ -187,8 +187,11 @@ int netfil_roll(struct netfil *nf, int64_t now)
 		if (b <= meta.period_last)
 			continue;
 		meta.period_last = b;
-		if (bpf_map_update_elem(nf->state_fd, &slot, &zero, BPF_F_LOCK) ||
-		    bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0)) {
+		memset(&zero, 0, sizeof(zero));
+		err = nf_state_put(nf, slot, &zero);
+		if (err)
+			break;
+		if (bpf_map_update_elem(nf->meta_fd, &slot, &meta, 0)) {
 			err = -errno;
 			break;
 		}
