@@ -215,6 +215,16 @@ struct nf_if_key {
 	__u32 pad;
 };
 
+/* The classid of netfil's tc filter on an interface, of which the program
+ * sees the low 16 bits (skb->tc_classid): the interface filter's slot + 1
+ * and the link-layer bytes to strip, so that a packet finds its filter
+ * without a hash lookup, which cost about 70 ns of a packet's 300 here
+ * (BENCHMARKS.md section 12).  Neither hlen bit: look it up (nf_ifaces). */
+#define NF_TC_CLASS_MAJOR	0x6e660000
+#define NF_TC_SLOT_MASK		0x3fff
+#define NF_TC_HLEN_ETH		0x4000	/* strip 14 bytes */
+#define NF_TC_HLEN_NONE		0x8000	/* strip none */
+
 struct nf_if_val {
 	struct nf_ref ref;
 	__u32 hlen;		/* link-layer header bytes to strip: 14 on Ethernet */

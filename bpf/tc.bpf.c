@@ -10,9 +10,9 @@
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
-/* The link-layer header is not counted, so that an interface filter counts
- * the same L3 bytes as socket and IP filters do. */
-static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
+/* The filter of the packet's device, by its namespace and index. */
+static __always_inline bool iface_lookup(struct __sk_buff *skb, struct nf_ref *ref,
+					 __u32 *hlen)
 {
 	/* The device's namespace: bpf_get_netns_cookie() in tc answers for
 	 * the socket, and a packet arriving from another namespace has none. */
@@ -21,16 +21,46 @@ static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
 		.netns = kskb->dev->nd_net.net->net_cookie,
 		.ifindex = skb->ifindex,
 	};
+	struct nf_if_val *iv = bpf_map_lookup_elem(&nf_ifaces, &key);
+
+	if (!iv)
+		return false;
+	*ref = iv->ref;
+	*hlen = iv->hlen;
+	return true;
+}
+
+/* The interface filter this packet's device has, and the link-layer bytes
+ * to strip: from the classid netfil gave its tc filter (lib/tc.c), else
+ * by lookup.  The slot's kind is checked: a classid outlives nothing, as
+ * the tc filter goes before its slot is freed, but costs nothing to doubt. */
+static __always_inline bool iface_ref(struct __sk_buff *skb, struct nf_ref *ref, __u32 *hlen)
+{
+	__u32 c = skb->tc_classid, slot = (c & NF_TC_SLOT_MASK) - 1;
+	struct nf_filter_cfg *cfg;
+
+	if (!(c & (NF_TC_HLEN_ETH | NF_TC_HLEN_NONE)))
+		return iface_lookup(skb, ref, hlen);
+	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+	if (!cfg || cfg->kind != NF_KIND_IFACE)
+		return false;
+	ref->slot = slot;
+	ref->id = cfg->id;
+	*hlen = c & NF_TC_HLEN_ETH ? 14 : 0;
+	return true;
+}
+
+/* The link-layer header is not counted, so that an interface filter counts
+ * the same L3 bytes as socket and IP filters do. */
+static __always_inline int tc_skb(struct __sk_buff *skb, int dir)
+{
 	struct nf_ref refs[NF_REFS] = {};
 	struct nf_verdict v;
-	struct nf_if_val *iv;
-	__u32 len;
+	__u32 len, hlen;
 
-	iv = bpf_map_lookup_elem(&nf_ifaces, &key);
-	if (!iv)
+	if (!iface_ref(skb, &refs[0], &hlen))
 		return TC_ACT_UNSPEC;
-	len = skb->len > iv->hlen ? skb->len - iv->hlen : 0;
-	refs[0] = iv->ref;
+	len = skb->len > hlen ? skb->len - hlen : 0;
 	v = admit(refs, 1, dir, len);
 	if (!v.refused)
 		return TC_ACT_UNSPEC;

@@ -351,6 +351,17 @@ int nf_unlink_match(struct netfil *nf, const struct nf_filter_meta *meta)
 	return -EINVAL;
 }
 
+/* What netfil's tc filter tells its program (netfil_abi.h): the slot, and
+ * the link-layer header's length when it is one of the two it can say. */
+static __u32 tc_classid(__u32 slot, __u32 hlen)
+{
+	__u32 how = hlen == 14 ? NF_TC_HLEN_ETH : hlen == 0 ? NF_TC_HLEN_NONE : 0;
+
+	if (!how || slot + 1 > NF_TC_SLOT_MASK)
+		return 0;	/* the program looks it up */
+	return NF_TC_CLASS_MAJOR | how | (slot + 1);
+}
+
 static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 		      const struct nf_filter_meta *meta)
 {
@@ -403,7 +414,7 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 				err = -errno;
 				break;
 			}
-			err = nf_tc_attach(nf, (int)key.ifindex, &own);
+			err = nf_tc_attach(nf, (int)key.ifindex, tc_classid(slot, iv.hlen), &own);
 			if (err) {
 				bpf_map_delete_elem(nf->ifaces_fd, &key);
 				break;

@@ -207,6 +207,9 @@ test_address_download() {
 test_interface_total() {
 	local j
 	FID=$(in_b "$NETFIL" filter add interface vba iobyte $LIMIT)
+	# the classid tells the program its filter: no lookup per packet
+	check "interface: tc filter carries the slot and Ethernet's header" eq \
+		"$(in_b tc filter show dev vba ingress | grep -Ec 'handle 0x6e66 flowid 6e66:[4-7]')" 1
 	up tcp $NS_B 10.77.0.2 $BIG noop
 	j=$(in_b "$NETFIL" -j filter show $FID)
 	check "interface: peer got at most the limit" le "$RECEIVED" $LIMIT
