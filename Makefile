@@ -27,7 +27,7 @@ TEST_BIN := $(O)/test_prog $(O)/nftraffic $(O)/event-client $(O)/relay_engine $(
 	    $(O)/queue_client
 # a client with no ld.so, so no LD_PRELOAD: what proxychains cannot cover
 TEST_BIN += $(O)/nftraffic-static
-BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/progrun $(O)/sockloop
+BENCH_BIN := $(O)/connrate $(O)/nop.bpf.o $(O)/tcparts.bpf.o $(O)/progrun $(O)/sockloop
 
 all: $(O)/netfil $(O)/asan/netfil $(O)/netfild $(O)/asan/netfild $(TEST_BIN) $(BENCH_BIN)
 
@@ -121,6 +121,10 @@ $(O)/sockloop: bench/sockloop.c
 $(O)/nop.bpf.o: bench/nop.bpf.c $(O)/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -I$(O) $(WARN) -Wno-unused-parameter -c $< -o $@
 
+$(O)/tcparts.bpf.o: bench/tcparts.bpf.c $(BPF_HDRS) $(O)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(O) -Ibpf $(WARN) \
+		-Wno-unused-parameter -c $< -o $@
+
 test: all
 	tests/run.sh
 
@@ -130,12 +134,14 @@ demo: all
 bench: all
 	bench/bench.sh --json $(O)/bench.json
 	bench/floor.sh --json $(O)/floor-bench.json
+	bench/tcparts.sh
 	bench/view.sh --json $(O)/view-bench.json
 	bench/rss.sh
 
 bench-smoke: all
 	bench/bench.sh --smoke --json $(O)/bench-smoke.json
 	bench/floor.sh --smoke --json $(O)/floor-bench-smoke.json
+	bench/tcparts.sh --smoke
 
 # make check (unit tests, no root) and make fuzz: tests/tests.mk
 include tests/tests.mk

@@ -50,9 +50,7 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 trap 'exit 1' INT TERM
-for t in iperf3 nft; do
-	command -v $t >/dev/null || { echo "bench: $t missing (scripts/install-deps)" >&2; exit 1; }
-done
+need_tools bench iperf3 nft
 r() { echo "$*" >> "$RES"; }
 
 # The servers start before this shell joins the test cgroup, so that netfil

@@ -7,7 +7,7 @@
 # vab), so that every program on the path has its work to do.
 #
 # In every round, in an order rotated from round to round (this VM drifts
-# by tens of percent between runs), three configurations run the same two
+# by tens of percent between runs), four configurations run the same two
 # workloads, connrate (connect, 1 byte, close; 2 workers, CONN_SECS s) and
 # one bulk TCP stream (iperf3 -t TPUT_SECS), A -> 10.77.0.2:
 #
@@ -18,6 +18,12 @@
 #           per call less its floor's (cgroup_skb egress and ingress, tc
 #           egress and ingress); per connection of connrate, the run time
 #           of all of netfil's programs together, and of each
+#   least   no netfil: the floor, and beside it the least that limiting
+#           by socket and by filter can do (build/nop.bpf.o's least_*):
+#           per socket, make a counter in its storage; per packet, add
+#           to it at the cgroup hooks, and to one slot of a table the
+#           size of netfil's at the tc hooks.  The bound below which no
+#           design that keeps such counters can go on this machine.
 #
 # Reported: median [min, max] over the rounds of the cost over the floor
 # per packet (the primary figure), of the BPF time per connection, and of
@@ -75,7 +81,7 @@ done
 SERVER_IP=10.77.0.2 CR_PORT=5300 IPERF_PORT=5201
 RES=$TMP/res			# one JSON line per measurement
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
-SERVERS="" RUN_PID="" LOADED=0 NOP_ON=0
+SERVERS="" RUN_PID="" LOADED=0 NOP_ON=0 LEAST_ON=0
 
 nop_off() {
 	[ $NOP_ON = 1 ] || return 0
@@ -85,11 +91,21 @@ nop_off() {
 	in_a tc filter del dev vab ingress prio 100 2>/dev/null
 	NOP_ON=0
 }
+least_off() {
+	[ $LEAST_ON = 1 ] || return 0
+	bpftool cgroup detach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/least_egress
+	bpftool cgroup detach "$NETFIL_CGROUP" ingress pinned "$NOP_PIN"/least_ingress
+	bpftool cgroup detach "$NETFIL_CGROUP" sock_create pinned "$NOP_PIN"/least_sock_create
+	in_a tc filter del dev vab egress prio 101 2>/dev/null
+	in_a tc filter del dev vab ingress prio 101 2>/dev/null
+	LEAST_ON=0
+}
 floor_cleanup() {
 	trap - EXIT INT TERM
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ -n "$RUN_PID" ] && stop_pids 5 $RUN_PID
 	nop_off
+	least_off
 	[ $LOADED = 1 ] && nf unload > /dev/null 2>&1
 	[ -n "$SERVERS" ] && stop_pids 5 $SERVERS
 	rm -rf "$NOP_PIN"
@@ -98,9 +114,7 @@ floor_cleanup() {
 trap floor_cleanup EXIT
 trap 'exit 1' INT TERM
 
-for t in iperf3 python3 bpftool tc; do
-	command -v $t >/dev/null || { log "floor: $t missing (scripts/install-deps)"; exit 1; }
-done
+need_tools floor iperf3 python3 bpftool tc
 [ -x "$CONNRATE" ] && [ -x "$NETFIL" ] && [ -e "$NOP" ] || { log "floor: build first (make)"; exit 1; }
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
 
@@ -142,6 +156,14 @@ nop_on() {
 	bpftool cgroup attach "$NETFIL_CGROUP" ingress pinned "$NOP_PIN"/nop_ingress multi &&
 	in_a tc filter add dev vab egress prio 100 bpf da pinned "$NOP_PIN"/nop_tc &&
 	in_a tc filter add dev vab ingress prio 100 bpf da pinned "$NOP_PIN"/nop_tc_in
+}
+least_on() {
+	LEAST_ON=1
+	bpftool cgroup attach "$NETFIL_CGROUP" sock_create pinned "$NOP_PIN"/least_sock_create multi &&
+	bpftool cgroup attach "$NETFIL_CGROUP" egress pinned "$NOP_PIN"/least_egress multi &&
+	bpftool cgroup attach "$NETFIL_CGROUP" ingress pinned "$NOP_PIN"/least_ingress multi &&
+	in_a tc filter add dev vab egress prio 101 bpf da pinned "$NOP_PIN"/least_tc &&
+	in_a tc filter add dev vab ingress prio 101 bpf da pinned "$NOP_PIN"/least_tc_in
 }
 # the counters of every filter that should match, as "kind bytes-in bytes-out"
 matched() {
@@ -197,6 +219,7 @@ measure() {
 	case $cfg in
 	netfil|before) netfil_on ;;
 	cost*) netfil_on && nop_on && sysctl -qw kernel.bpf_stats_enabled=1 && COST=1 ;;
+	least) nop_on && least_on && sysctl -qw kernel.bpf_stats_enabled=1 && COST=1 ;;
 	esac || ok=0
 	if [ $ok = 1 ]; then
 		# the order of the two workloads is rotated too
@@ -205,6 +228,7 @@ measure() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	[ $LOADED = 1 ] && matched > "$TMP"/matched
 	nop_off
+	least_off
 	netfil_off || ok=0
 	NETFIL=$now
 	python3 - "$cfg" "$round" "$pos" "$ok" "$TMP" >> "$RES" <<-'EOF'
@@ -236,7 +260,7 @@ measure() {
 # ---- the rounds --------------------------------------------------------------------------
 : > "$RES"
 T0=$(date +%s)
-CFGS=(none netfil cost)
+CFGS=(none netfil cost least)
 [ -n "$BEFORE" ] && CFGS+=(before cost-before)
 N=${#CFGS[@]}
 log "floor: $ROUNDS round(s), $FILTERS filters: connrate $CONN_SECS s, iperf3 $TPUT_SECS s"
@@ -260,6 +284,8 @@ by = {(d["cfg"], d["round"]): d for d in raw if d["ok"]}
 R = range(1, rounds + 1)
 FLOOR = {"nf_cg_egress": "nop_egress", "nf_cg_ingress": "nop_ingress",
          "nf_tc_egress": "nop_tc", "nf_tc_ingress": "nop_tc_in"}
+LEAST = {"nf_cg_egress": "least_egress", "nf_cg_ingress": "least_ingress",
+         "nf_tc_egress": "least_tc", "nf_tc_ingress": "least_tc_in"}
 # A cache line the kernel's path leaves cold is paid by the first program
 # that touches it, so a figure can move from one hook to the other: the
 # sum over a direction's two hooks is the steadier one.
@@ -276,7 +302,8 @@ def tput_progs(cost, r):
     return d["tput"]["progs"] if d and "progs" in d.get("tput", {}) else None
 def over_floor(cost, r, name):	# per packet of the bulk stream
     p = tput_progs(cost, r)
-    a, b = (ns_per_call(p, name), ns_per_call(p, FLOOR[name])) if p else (None, None)
+    prog = LEAST[name] if cost == "least" else name
+    a, b = (ns_per_call(p, prog), ns_per_call(p, FLOOR[name])) if p else (None, None)
     return None if a is None or b is None else a - b
 def path_over(cost, r, names):
     v = [over_floor(cost, r, n) for n in names]
@@ -311,6 +338,11 @@ for cfg, cost in VARIANTS:
     for kind in ("conn", "tput"):
         s[kind] = st([by[(cfg, r)][kind]["value"] for r in R if (cfg, r) in by and kind in by[(cfg, r)]])
         s[kind + "/none"] = st([ratio(kind, cfg, r) for r in R])
+summary["least"] = {
+    "per_packet_over_floor_ns": {n: st([over_floor("least", r, n) for r in R]) for n in FLOOR},
+    "per_packet_path_over_floor_ns": {k: st([path_over("least", r, v) for r in R]) for k, v in PATHS.items()},
+    "per_conn_ns": st([per_conn("least", r, lambda n: n.startswith("least_")) for r in R]),
+    "per_conn_floor_ns": st([per_conn("least", r, lambda n: n.startswith("nop_")) for r in R])}
 for kind in ("conn", "tput"):
     summary["none-" + kind] = st([by[("none", r)][kind]["value"] for r in R if ("none", r) in by and kind in by[("none", r)]])
 summary["conn-failed"] = sum(int(d.get("conn", {}).get("failed", 0)) for d in raw)
@@ -331,13 +363,15 @@ line = "|---" * (len(cols) + 1) + "|"
 print("bench/floor.sh: %d round(s), %s filters, %s; %s" % (rounds, meta["filters"], meta["date"], meta["machine"]))
 print("median [min, max] over the rounds; ratios are taken round by round\n")
 print("1. Per packet, bulk TCP (iperf3, one stream): run time per call over the floor's at the same hook, ns")
-print("| program | %s | floor (does nothing) |" % head)
-print(line + "---|")
+L = summary["least"]
+print("| program | %s | least (one counter) | floor (does nothing) |" % head)
+print(line + "---|---|")
 for n, f in FLOOR.items():
-    print("| %s | %s | %s |" % (n, " | ".join(fmt(summary[c]["per_packet_over_floor_ns"][n], "%.0f") for c in cols),
-                               fmt(S["per_packet_floor_ns"][f], "%.0f")))
+    print("| %s | %s | %s | %s |" % (n, " | ".join(fmt(summary[c]["per_packet_over_floor_ns"][n], "%.0f") for c in cols),
+                                    fmt(L["per_packet_over_floor_ns"][n], "%.0f"), fmt(S["per_packet_floor_ns"][f], "%.0f")))
 for k in PATHS:
-    print("| %s | %s | |" % (k, " | ".join(fmt(summary[c]["per_packet_path_over_floor_ns"][k], "%.0f") for c in cols)))
+    print("| %s | %s | %s | |" % (k, " | ".join(fmt(summary[c]["per_packet_path_over_floor_ns"][k], "%.0f") for c in cols),
+                                 fmt(L["per_packet_path_over_floor_ns"][k], "%.0f")))
 print("\n2. Per connection (connrate: connect, 1 byte, close), BPF run time, ns (calls per connection)")
 print("| program | %s |" % head)
 print(line)
@@ -346,6 +380,7 @@ for n in names:
                                                       fmt(summary[c]["calls_per_conn"][n], "%.0f")) for c in cols)))
 print("| **all of netfil's** | %s |" % " | ".join("**%s**" % fmt(summary[c]["per_conn_ns"], "%.0f") for c in cols))
 print("| the floor's (4 programs) | %s |" % " | ".join(fmt(summary[c]["per_conn_floor_ns"], "%.0f") for c in cols))
+print("| least (one counter per socket; 5 programs) | %s |" % " | ".join(fmt(L["per_conn_ns"], "%.0f") for c in cols))
 print("\n3. Against no filter (bpf_stats off)")
 print("| workload | no filter | %s |" % " | ".join("%s | %s / no filter" % (c, c) for c in cols))
 print("|---|---" + "|---|---" * len(cols) + "|")
@@ -374,6 +409,11 @@ for r in R:
             kinds = {m[0] for m in d.get("matched", []) if int(m[1]) > 0 and int(m[2]) > 0}
             check("%s round %d: the socket, ip and interface filters counted both ways" % (cfg, r),
                   kinds == {"socket", "ip", "interface"})
+    d = by.get(("least", r))
+    check("least round %d ran" % r, d is not None)
+    for n in FLOOR:
+        check("least round %d: %s over its floor" % (r, LEAST[n]), isnum(over_floor("least", r, n)))
+    check("least round %d: BPF per connection" % r, isnum(per_conn("least", r, lambda n: n.startswith("least_"))))
     for cfg, cost in VARIANTS:
         for n in FLOOR:
             check("%s round %d: %s over its floor" % (cost, r, n), isnum(over_floor(cost, r, n)))

@@ -98,9 +98,7 @@ queue_cleanup() {
 trap queue_cleanup EXIT
 trap 'exit 1' INT TERM
 
-for t in iperf3 nft python3; do
-	command -v $t >/dev/null || { log "queue: $t missing (scripts/install-deps)"; exit 1; }
-done
+need_tools queue iperf3 nft python3
 [ -x "$CONNRATE" ] && [ -x "$NETFIL" ] || { log "queue: build first (make)"; exit 1; }
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
 # OpenSnitch: the Debian package, with iptables (1.5's nftables backend

@@ -94,9 +94,7 @@ relay_cleanup() {
 }
 trap relay_cleanup EXIT
 trap 'exit 1' INT TERM
-for t in iperf3 microsocks danted proxychains4 curl busybox; do
-	command -v $t >/dev/null || { log "relay: $t missing (scripts/install-deps)"; exit 1; }
-done
+need_tools relay iperf3 microsocks danted proxychains4 curl busybox
 [ -x "$CONNRATE" ] && [ -x "$NETFIL" ] || { log "relay: build first (make)"; exit 1; }
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
 

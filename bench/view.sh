@@ -137,9 +137,7 @@ view_cleanup() {
 trap view_cleanup EXIT
 trap 'exit 1' INT TERM
 
-for t in tmux chromium ss curl; do
-	command -v $t >/dev/null || { log "view: $t missing (scripts/install-deps)"; exit 1; }
-done
+need_tools view tmux chromium ss curl
 [ -x "$CONNRATE" ] && [ -x "$NETFIL" ] && [ -x "$NETFILD" ] || { log "view: build first (make)"; exit 1; }
 # the binaries as they are now: a rebuild during the run changes nothing
 mkdir -p "$TMP"/bin && cp "$NETFIL" "$NETFILD" "$CONNRATE" "$TMP"/bin/ || exit 1

@@ -255,6 +255,16 @@ dante_conf() {
 	EOF
 }
 
+# need_tools WHO TOOL...: every TOOL on PATH, or one line naming the
+# missing one and exit 1 (the benchmarks' first check)
+need_tools() {
+	local who=$1 t
+	shift
+	for t; do
+		command -v "$t" >/dev/null || { log "$who: $t missing (scripts/install-deps)"; exit 1; }
+	done
+}
+
 # bench_servers WHO: the benchmarks' namespaces, connrate's and iperf3's
 # servers in B on $SERVER_IP ($CR_PORT, $IPERF_PORT; their pids added to
 # $SERVERS: nsenter execs them), then this shell into the test cgroup, so

@@ -108,5 +108,6 @@ part "bench: live views, smoke (each measurement yields a number)" bench/view.sh
 part "bench: smoke (each measurement yields a number)" bench/bench.sh --smoke --json build/bench-smoke.json
 part "bench: cost over the floor, smoke (each figure a number, each filter kind counting)" \
 	bench/floor.sh --smoke --json build/floor-bench-smoke.json
+part "bench: the tc program's parts, smoke (each figure a number)" bench/tcparts.sh --smoke
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
