@@ -32,8 +32,8 @@ static __always_inline bool iface_lookup(struct __sk_buff *skb, struct nf_ref *r
 
 /* The interface filter this packet's device has, and the link-layer bytes
  * to strip: from the classid netfil gave its tc filter (lib/tc.c), else
- * by lookup.  The slot's kind is checked: a classid outlives nothing, as
- * the tc filter goes before its slot is freed, but costs nothing to doubt. */
+ * by lookup.  A slot is not given to another filter while a tc filter
+ * may still name it (lib/filter.c, iface_holds()); a freed one has kind 0. */
 static __always_inline bool iface_ref(struct __sk_buff *skb, struct nf_ref *ref, __u32 *hlen)
 {
 	__u32 c = skb->tc_classid, slot = (c & NF_TC_SLOT_MASK) - 1;

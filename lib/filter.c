@@ -66,12 +66,30 @@ int nf_change_end(struct netfil *nf, int err)
 	return err;
 }
 
+/* Is a slot still named by an nf_ifaces entry?  An entry stays while its
+ * tc filter could not be detached, and that filter's classid names the
+ * slot (tc.bpf.c): the slot is not given to another filter meanwhile. */
+static bool iface_holds(struct netfil *nf, __u32 slot)
+{
+	struct nf_if_key key, next, *prev = NULL;
+	struct nf_if_val v;
+	int n = 0;
+
+	while (n++ < NF_MAX_IFACES && !bpf_map_get_next_key(nf->ifaces_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(nf->ifaces_fd, &key, &v) && v.ref.slot == slot)
+			return true;
+	}
+	return false;
+}
+
 static int free_slot(struct netfil *nf, __u32 *slot)
 {
 	__u32 i;
 
 	for (i = 0; i < NF_MAX_FILTERS; i++) {
-		if (!nf->cfg[i].id) {
+		if (!nf->cfg[i].id && !iface_holds(nf, i)) {
 			*slot = i;
 			return 0;
 		}
@@ -416,7 +434,9 @@ static int link_match(struct netfil *nf, __u32 slot, __u32 id,
 			}
 			err = nf_tc_attach(nf, (int)key.ifindex, tc_classid(slot, iv.hlen), &own);
 			if (err) {
-				bpf_map_delete_elem(nf->ifaces_fd, &key);
+				/* the entry goes only with its tc filters */
+				if (!nf_tc_detach(nf, (int)key.ifindex, own))
+					bpf_map_delete_elem(nf->ifaces_fd, &key);
 				break;
 			}
 			iv.own_qdisc = own;

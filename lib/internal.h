@@ -150,6 +150,7 @@ json_t *nf_json_wall(uint64_t ns);
 /* A filter event for the subscribers, if there are any. */
 void nf_emit_filter(struct netfil *nf, enum netfil_filter_op op, uint32_t id);
 
+/* On failure, what went on stays: the caller detaches (nf_tc_detach). */
 int nf_tc_attach(struct netfil *nf, int ifindex, __u32 classid, bool *own_qdisc);
 int nf_tc_detach(struct netfil *nf, int ifindex, bool own_qdisc);
 /* netfil's tc filter is on the interface (its ingress side). */

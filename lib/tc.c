@@ -37,7 +37,7 @@ static int tc_prog_fd(struct netfil *nf, const char *name)
 static int tc_filter_put(int ifindex, __u32 parent, int prog_fd, const char *name,
 			 __u32 classid)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[4096];		/* the request, and its ACK: a few hundred bytes */
 	unsigned int seq = (unsigned int)time(NULL);
 	struct mnl_socket *sk;
 	struct nlmsghdr *nlh;
@@ -64,7 +64,7 @@ static int tc_filter_put(int ifindex, __u32 parent, int prog_fd, const char *nam
 	mnl_attr_put_u32(nlh, TCA_BPF_CLASSID, classid);
 	mnl_attr_nest_end(nlh, opts);
 
-	sk = mnl_socket_open(NETLINK_ROUTE);
+	sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!sk)
 		return -errno;
 	if (mnl_socket_bind(sk, 0, MNL_SOCKET_AUTOPID) < 0 ||
@@ -104,9 +104,7 @@ int nf_tc_attach(struct netfil *nf, int ifindex, __u32 classid, bool *own_qdisc)
 		if (err)
 			break;
 	}
-	if (err)
-		nf_tc_detach(nf, ifindex, *own_qdisc);
-	return err;
+	return err;	/* the caller detaches what went on, and knows if it could */
 }
 
 bool nf_tc_attached(int ifindex)

@@ -223,6 +223,29 @@ test_interface_total() {
 	check "interface: tc filter removed on del" eq "$(in_b tc filter show dev vba ingress)" ""
 }
 
+# --- an interface without a link-layer header (tun) ---------------------------
+# Its classid says "strip nothing": every datagram counts its whole IP length.
+test_interface_l3() {
+	local j n=5 size=100
+	in_a ip tuntap add dev nftun0 mode tun || { check "l3 interface: tun made" eq 1 0; return; }
+	in_a sysctl -qw net.ipv6.conf.nftun0.disable_ipv6=1
+	in_a ip addr add 10.79.0.1/24 dev nftun0
+	in_a ip link set nftun0 up
+	FID=$(in_a "$NETFIL" filter add interface nftun0 obyte $LIMIT)
+	check "l3 interface: tc filter carries the slot, no header" eq \
+		"$(in_a tc filter show dev nftun0 egress | grep -Ec 'handle 0x6e66 flowid 6e66:[89ab]')" 1
+	in_a python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[1])):
+    s.sendto(b"x" * int(sys.argv[2]), ("10.79.0.2", 9))' $n $size
+	j=$(in_a "$NETFIL" -j filter show $FID)
+	check "l3 interface: every datagram's IP length, no header taken off" eq \
+		"$(jget "$j" bytes.out)" $((n * (size + 28)))
+	check "l3 interface: packets" eq "$(jget "$j" packets.out)" $n
+	in_a "$NETFIL" filter del $FID
+	in_a ip link del nftun0
+}
+
 # --- interface filters count forwarded traffic ---------------------------------
 # A routes between B and C; traffic from C to B crosses A's vab only as
 # forwarded packets, which no socket of A ever sees.
@@ -908,7 +931,7 @@ main() {
 	wait_file "$TMP"/cr.ready || exit 1
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
-		test_tree_child test_accepted_inherits test_overlap test_ip_midflow test_concurrent test_address_download test_interface_total test_interface_forwarded test_off_on_reset_del \
+		test_tree_child test_accepted_inherits test_overlap test_ip_midflow test_concurrent test_address_download test_interface_total test_interface_l3 test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_batch test_no_process_needed test_outside_cgroup_untouched \
 		test_events_flows \
