@@ -78,21 +78,36 @@ static void touch(const char *path)
 		close(fd);
 }
 
-/* Block until the test says go: opening a FIFO for reading waits for its
- * writer, so this needs no polling. */
+static int wait_fd(int fd, short ev, long ms);
+static int go_fd = -1;
+
+/* Open the test's FIFO before saying ready: a reader that opened it only
+ * after the test had written "go" and closed it would wait for a writer
+ * forever.  Non-blocking, as there is no writer yet. */
+static void open_go(void)
+{
+	if (!wait_file)
+		return;
+	go_fd = open(wait_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (go_fd < 0)
+		die(wait_file);
+}
+
+/* Block until the test says go (60 s at most): its write, or its close
+ * once the other readers took the bytes, wakes every reader. */
 static void wait_go(void)
 {
 	char c;
-	int fd;
 
-	if (!wait_file)
+	if (go_fd < 0)
 		return;
-	fd = open(wait_file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		die(wait_file);
-	if (read(fd, &c, 1) < 0)
+	errno = -wait_fd(go_fd, POLLIN, 60000);
+	if (errno)
+		die("wait go");
+	if (read(go_fd, &c, 1) < 0 && errno != EAGAIN)
 		die("read go");
-	close(fd);
+	close(go_fd);
+	go_fd = -1;
 }
 
 static void resolve(const char *addr, const char *port, int type,
@@ -288,6 +303,7 @@ static int do_send(int type, const char *addr, const char *port, long long bytes
 	ssize_t n;
 
 	fd = connect_to(type, addr, port, &err);
+	open_go();
 	touch(ready_file);
 	wait_go();
 	start = now_ms();
@@ -329,6 +345,7 @@ static int do_fetch(const char *addr, const char *port)
 	int fd, err;
 
 	fd = connect_to(SOCK_STREAM, addr, port, &err);
+	open_go();
 	touch(ready_file);
 	wait_go();
 	if (!err)
