@@ -78,38 +78,6 @@ static void touch(const char *path)
 		close(fd);
 }
 
-static int wait_fd(int fd, short ev, long ms);
-static int go_fd = -1;
-
-/* Open the test's FIFO before saying ready: a reader that opened it only
- * after the test had written "go" and closed it would wait for a writer
- * forever.  Non-blocking, as there is no writer yet. */
-static void open_go(void)
-{
-	if (!wait_file)
-		return;
-	go_fd = open(wait_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (go_fd < 0)
-		die(wait_file);
-}
-
-/* Block until the test says go (60 s at most): its write, or its close
- * once the other readers took the bytes, wakes every reader. */
-static void wait_go(void)
-{
-	char c;
-
-	if (go_fd < 0)
-		return;
-	errno = -wait_fd(go_fd, POLLIN, 60000);
-	if (errno)
-		die("wait go");
-	if (read(go_fd, &c, 1) < 0 && errno != EAGAIN)
-		die("read go");
-	close(go_fd);
-	go_fd = -1;
-}
-
 static void resolve(const char *addr, const char *port, int type,
 		    struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -131,6 +99,32 @@ static int wait_fd(int fd, short ev, long ms)
 	int r = poll(&p, 1, (int)ms);
 
 	return r < 0 ? -errno : r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Say ready, then block until the test says go (60 s at most).  The FIFO
+ * is opened before saying ready, non-blocking as it has no writer yet: a
+ * reader that opened it only after the test had written "go" and closed
+ * it would wait for a writer forever.  The write, or the close once the
+ * other readers took the bytes, wakes every reader. */
+static void ready_then_go(void)
+{
+	int fd = -1;
+	char c;
+
+	if (wait_file) {
+		fd = open(wait_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			die(wait_file);
+	}
+	touch(ready_file);
+	if (fd < 0)
+		return;
+	errno = -wait_fd(fd, POLLIN, 60000);
+	if (errno)
+		die("wait go");
+	if (read(fd, &c, 1) < 0 && errno != EAGAIN)
+		die("read go");
+	close(fd);
 }
 
 static int listen_on(int type, const char *addr, const char *port)
@@ -303,9 +297,7 @@ static int do_send(int type, const char *addr, const char *port, long long bytes
 	ssize_t n;
 
 	fd = connect_to(type, addr, port, &err);
-	open_go();
-	touch(ready_file);
-	wait_go();
+	ready_then_go();
 	start = now_ms();
 	deadline = start + timeout_ms;
 	while (!err && sent < bytes) {
@@ -345,9 +337,7 @@ static int do_fetch(const char *addr, const char *port)
 	int fd, err;
 
 	fd = connect_to(SOCK_STREAM, addr, port, &err);
-	open_go();
-	touch(ready_file);
-	wait_go();
+	ready_then_go();
 	if (!err)
 		err = drain(fd, &got, &start);
 	report("received", got, err, start);
