@@ -23,7 +23,8 @@
 #           per socket, make a counter in its storage; per packet, add
 #           to it at the cgroup hooks, and to one slot of a table the
 #           size of netfil's at the tc hooks.  The bound below which no
-#           design that keeps such counters can go on this machine.
+#           design can go that writes such a counter from both CPUs per
+#           packet (BENCHMARKS.md, 12.2).
 #
 # Reported: median [min, max] over the rounds of the cost over the floor
 # per packet (the primary figure), of the BPF time per connection, and of

@@ -7,6 +7,7 @@
  */
 #define NF_MAPS_DEFINE
 #define NF_SOCK_REFS_DEFINE
+#define NF_CHARGE_DEFINE
 #include "sock.h"
 #include "charge.h"
 

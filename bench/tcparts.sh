@@ -15,7 +15,11 @@
 #   charge_split  the same with counters over two lines
 #   classid       charge() with the slot from the tc filter's classid
 #
-#   bench/tcparts.sh [--smoke] [--rounds N]
+#   bench/tcparts.sh [--smoke] [--rounds N] [--pin same|apart]
+#
+# --pin: iperf3's client on CPU 0 and its server on CPU 0 too (same) or on
+# CPU 1 (apart): what a counter costs when the packets of the two
+# directions meet it on one CPU, or on two (BENCHMARKS.md, 12.2).
 #
 # Defaults: 5 rounds of 3 s.  --smoke: one round of 1 s, checking only that
 # every figure is a number ("N passed, N failed").  Isolation: namespaces
@@ -28,16 +32,22 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}
 export NETFIL_CGROUP=$CG2/netfil-bench-tcparts-$$
 export NETFIL_PIN_DIR=/sys/fs/bpf/netfil-bench-tcparts-$$
 OBJ=$ROOT/build/tcparts.bpf.o
-ROUNDS=5 SECS=3 SMOKE=0
+ROUNDS=5 SECS=3 SMOKE=0 PIN="" CLIENT=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) SMOKE=1 ROUNDS=1 SECS=1 ;;
 	--rounds) ROUNDS=$2; shift ;;
-	*) echo "usage: bench/tcparts.sh [--smoke] [--rounds N]" >&2; exit 1 ;;
+	--pin) PIN=$2; shift ;;
+	*) echo "usage: bench/tcparts.sh [--smoke] [--rounds N] [--pin same|apart]" >&2; exit 1 ;;
 	esac
 	shift
 done
 [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "tcparts: --rounds wants a number >= 1" >&2; exit 1; }
+case $PIN in
+"") ;;
+same|apart) [ "$(nproc)" -ge 2 ] || { echo "tcparts: --pin wants two CPUs" >&2; exit 1; } ;;
+*) echo "tcparts: --pin wants same or apart, not '$PIN'" >&2; exit 1 ;;
+esac
 SERVER_IP=10.77.0.2 CR_PORT=5300 IPERF_PORT=5201 SERVERS=""
 PARTS=(add cookie lookup add_looked charge charge_split classid)
 ALIGNED=9996 SPLIT=9999 FID=7	# as in tcparts.bpf.c
@@ -57,6 +67,11 @@ need_tools tcparts iperf3 python3 bpftool tc
 [ -e "$OBJ" ] || { log "tcparts: build first (make)"; exit 1; }
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
 bench_servers tcparts || exit 1
+if [ -n "$PIN" ]; then
+	# SERVERS: connrate's server, then iperf3's
+	taskset -pc $([ "$PIN" = same ] && echo 0 || echo 1) "$(echo $SERVERS | awk '{ print $2 }')" > /dev/null || exit 1
+	CLIENT="taskset -c 0"
+fi
 in_a tc qdisc add dev vab clsact || exit 1
 bpftool prog loadall "$OBJ" "$NETFIL_PIN_DIR" pinmaps "$NETFIL_PIN_DIR"/maps ||
 	{ log "tcparts: cannot load $OBJ"; exit 1; }
@@ -89,7 +104,7 @@ for round in $(seq 1 "$ROUNDS"); do
 				exit 1
 		done
 		before=$(bpftool prog show -j)
-		timeout $((SECS + 30)) $A iperf3 -c $SERVER_IP -p $IPERF_PORT -t "$SECS" > /dev/null ||
+		timeout $((SECS + 30)) $CLIENT $A iperf3 -c $SERVER_IP -p $IPERF_PORT -t "$SECS" > /dev/null ||
 			log "tcparts: iperf3 failed ($p, round $round)"
 		python3 - "$before" "$(bpftool prog show -j)" "$p" "$round" >> "$RES" <<-'PY'
 		import json, sys

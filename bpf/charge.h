@@ -2,7 +2,9 @@
 /*
  * charge.h - where a limit is decided: charge() one filter, admit() a
  * packet to all the filters that apply, take_back() what a refused packet
- * was counted; blocked() reads the same latch for new traffic.
+ * was counted; blocked() reads the same latch for new traffic.  Most
+ * packets spend credit their CPU took ahead (nf_credit), so that they
+ * write no line that the other CPUs write.
  */
 #ifndef NF_CHARGE_H
 #define NF_CHARGE_H
@@ -18,8 +20,8 @@ struct nf_verdict {
 	bool refused;
 	bool crossed;
 	__u8 action;		/* the refusing filter's enum nf_action */
-	__u8 who;		/* its index in refs[] */
 	__u32 filter;		/* its id */
+	struct nf_ref ref;	/* ... and slot */
 	__u32 dir;		/* enum nf_dir */
 	__u32 limit_kind;	/* crossed: the enum nf_limit */
 	__u64 limit;		/* crossed: that limit ... */
@@ -35,6 +37,7 @@ static __always_inline void sub_floor(__u64 *c, __u64 len)
 	__u64 old, new;
 	int i;
 
+#pragma clang loop unroll(disable)	/* a loop the verifier walks, not 8 copies */
 	for (i = 0; i < 8; i++) {
 		old = *(volatile __u64 *)c;
 		new = old > len ? old - len : 0;
@@ -43,34 +46,149 @@ static __always_inline void sub_floor(__u64 *c, __u64 len)
 	}
 }
 
+/* This CPU's credit entry for the filter at slot, made current: an entry
+ * of another filter, or of counters user space has since replaced, is
+ * void (its credit was counted in what was replaced); credit taken under
+ * other limits goes back to the counters, to be taken again under these. */
+static __always_inline struct nf_credit *credit(__u32 slot, __u32 id, __u32 sgen,
+						__u32 epoch, struct nf_filter_state *st)
+{
+	struct nf_credit *c = bpf_map_lookup_elem(&nf_credit, &slot);
+	int d;
+
+	if (!c)
+		return NULL;
+	if (c->id == id && c->sgen == sgen && c->epoch == epoch)
+		return c;
+	for (d = 0; d < 2; d++) {
+		/* an exchange: a reclaim on another CPU may take it too */
+		__u64 n = __sync_lock_test_and_set(&c->left[d], 0);
+
+		if (c->id == id && c->sgen == sgen)
+			sub_floor(&st->bytes[d], n);
+		else
+			c->packets[d] = 0;
+	}
+	c->id = id;
+	c->sgen = sgen;
+	c->epoch = epoch;
+	return c;
+}
+
+/* Spend len of this CPU's credit: no line another CPU writes.  Atomic
+ * all the same: a program on this CPU may interrupt another. */
+static __always_inline bool spend(struct nf_credit *c, int d, __u32 len)
+{
+	__u64 old;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		old = *(volatile __u64 *)&c->left[d];
+		if (old < len)
+			return false;
+		/* against a reclaim by another CPU, not against this one */
+		if (__sync_val_compare_and_swap(&c->left[d], old, old - len) == old) {
+			__sync_fetch_and_add(&c->packets[d], 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Every CPU's unspent credit for the filter at slot back into its
+ * counters: before a packet is refused, so that credit held elsewhere
+ * never makes a filter refuse below its limit. */
+#ifdef NF_CHARGE_DEFINE
+/* A global function: the verifier walks its loop once, not in every
+ * caller's every state. */
+__noinline int nf_reclaim(__u32 slot, __u32 id, __u32 sgen)
+{
+	struct nf_filter_state *st = bpf_map_lookup_elem(&nf_state, &slot);
+	__u64 back[2] = {};
+	__u32 cpu;
+
+	if (!st)
+		return 0;
+	for (cpu = 0; cpu < NF_MAX_CPUS; cpu++) {
+		struct nf_credit *c = bpf_map_lookup_percpu_elem(&nf_credit, &slot, cpu);
+
+		if (!c)
+			break;
+		if (c->id != id || c->sgen != sgen)
+			continue;
+		back[0] += __sync_lock_test_and_set(&c->left[0], 0);
+		back[1] += __sync_lock_test_and_set(&c->left[1], 0);
+	}
+	sub_floor(&st->bytes[0], back[0]);
+	sub_floor(&st->bytes[1], back[1]);
+	return 0;
+}
+#else
+extern int nf_reclaim(__u32 slot, __u32 id, __u32 sgen);
+#endif
+
+/* Add take bytes to direction d's counter (one atomic add, which returns
+ * the counter as it was) and keep them only if the sum stays within d's
+ * limit and, with the other direction's counter read after the add,
+ * within iobyte.  *mine and *used: the sums checked. */
+static __always_inline bool take(struct nf_filter_state *st, int d, __u64 take, __u64 lim,
+				 __u64 io, __u64 *mine, __u64 *used)
+{
+	*mine = __sync_fetch_and_add(&st->bytes[d], take) + take;
+	*used = io ? *mine + *(volatile __u64 *)&st->bytes[!d] : 0;
+	if ((!lim || *mine <= lim) && (!io || *used <= io))
+		return true;
+	sub_floor(&st->bytes[d], take);
+	return false;
+}
+
+/* What a CPU takes ahead beside a packet: a quarter of the room left
+ * under the tighter limit, at most NF_CREDIT_SLICE, so that credit
+ * shrinks as the limit nears and the last bytes go packet by packet. */
+static __always_inline __u64 slice(const struct nf_filter_state *st, int d, __u32 len,
+				   __u64 lim, __u64 io)
+{
+	__u64 b = *(volatile __u64 *)&st->bytes[d], o = *(volatile __u64 *)&st->bytes[!d];
+	__u64 room = NF_CREDIT_SLICE * 4ULL + len;
+
+	if (lim)
+		room = lim > b ? (lim - b < room ? lim - b : room) : 0;
+	if (io)
+		room = io > b + o ? (io - b - o < room ? io - b - o : room) : 0;
+	return room > len ? (room - len) / 4 : 0;
+}
+
 /*
- * charge() is where a limit is decided, without a lock: the packet's
- * bytes are added to its direction's counter first (one atomic add, which
- * returns the counter as it was), and the packet is admitted only if that
- * sum stays within the direction's limit and, with the other direction's
- * counter read after the add, within iobyte.  Otherwise the bytes are
- * taken back and the direction latches as exceeded.  Every admission
- * checked a sum that held all the bytes admitted before it, so the
- * admitted count never passes the limit, whatever the other CPU is doing;
- * bytes on their way back only make a concurrent packet see the limit a
- * little early, as if it had come after the crossing.  A latched
- * direction drops everything.  Fills v's action and, for a crossing, what
- * was crossed.
+ * charge() is where a limit is decided, without a lock.  Bytes are taken
+ * from the filter's counters before they are admitted: a packet first
+ * spends this CPU's credit (bytes it took ahead, already in the
+ * counters); when that is short, it takes its own length plus a slice
+ * ahead (take(): one atomic add, then the check against the limits).
+ * Every admission is covered by bytes that a check against the limits
+ * let into the counters, so the admitted count never passes a limit,
+ * whatever the other CPUs do.  A packet that does not fit first brings
+ * every CPU's unspent credit back (nf_reclaim()) and tries once more with
+ * its own length only; then it is refused and the direction latches as
+ * exceeded.  A latched direction drops everything.  Fills v's action and,
+ * for a crossing, what was crossed.
  */
-static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
-				  struct nf_verdict *v)
+#ifdef NF_CHARGE_DEFINE
+/* A global function, like nf_sock_refs(): verified once, not once for
+ * each of the NF_REFS filters admit() charges. */
+__noinline int nf_charge(__u32 slot, __u32 id, __u32 dir, __u32 len, struct nf_verdict *v)
 {
 	struct nf_filter_state *st;
 	struct nf_filter_cfg *cfg;
-	__u32 slot = ref->slot, d = dir & 1;
-	__u64 lim, io, mine, used = 0;
-	__u32 epoch, seen;
+	struct nf_credit *c;
+	__u32 d = dir & 1;
+	__u64 lim, io, ahead, mine = 0, used = 0;
+	__u32 epoch, sgen, seen;
 	__u8 action;
 
-	if (!ref->id)
+	if (!id || !v)
 		return CHARGE_SKIP;
 	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
-	if (!cfg || cfg->id != ref->id || !cfg->on)
+	if (!cfg || cfg->id != id || !cfg->on)
 		return CHARGE_SKIP;
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	if (!st)
@@ -78,20 +196,27 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 	/* the epoch first: user space stores the limits, then the epoch */
 	epoch = cfg->epoch;
 	barrier();	/* the limits are read after the epoch */
+	sgen = cfg->sgen;
 	lim = cfg->limit[d];
 	io = cfg->limit[NF_LIM_IO];
 	action = cfg->action;
 
 	seen = *(volatile __u32 *)&st->latched[d];
 	if (seen != epoch) {
-		mine = __sync_fetch_and_add(&st->bytes[d], len) + len;
-		if (io)
-			used = mine + *(volatile __u64 *)&st->bytes[!d];
-		if ((!lim || mine <= lim) && (!io || used <= io)) {
-			__sync_fetch_and_add(&st->packets[d], 1);
+		c = credit(slot, id, sgen, epoch, st);
+		if (c && spend(c, d, len))
+			return CHARGE_OK;
+		ahead = c ? slice(st, d, len, lim, io) : 0;
+		if (take(st, d, len + ahead, lim, io, &mine, &used) ||
+		    (nf_reclaim(slot, id, sgen), take(st, d, len, lim, io, &mine, &used))) {
+			if (c) {
+				__sync_fetch_and_add(&c->left[d], ahead);
+				__sync_fetch_and_add(&c->packets[d], 1);
+			} else {
+				__sync_fetch_and_add(&st->packets[d], 1);
+			}
 			return CHARGE_OK;
 		}
-		sub_floor(&st->bytes[d], len);
 	}
 	__sync_fetch_and_add(&st->dropped[d], len);
 	v->action = action;
@@ -113,31 +238,61 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 		v->admitted = v->limit;
 	return CHARGE_CROSSED;
 }
+#else
+extern int nf_charge(__u32 slot, __u32 id, __u32 dir, __u32 len, struct nf_verdict *v);
+#endif
+
+static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
+				  struct nf_verdict *v)
+{
+	return nf_charge(ref->slot, ref->id, dir, len, v);
+}
 
 /* Take back what charge() counted: an admission when a later filter
- * refused the packet, or a drop when the packet went out uncounted after
- * all. */
+ * refused the packet (into this CPU's credit, where charge() left it
+ * counted), or a drop when the packet went out uncounted after all. */
+#ifdef NF_CHARGE_DEFINE
+__noinline int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 admitted)
+{
+	struct nf_filter_state *st;
+	struct nf_filter_cfg *cfg;
+	struct nf_credit *c;
+	__u32 d = dir & 1;
+
+	if (!id)
+		return 0;
+	st = bpf_map_lookup_elem(&nf_state, &slot);
+	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
+	/* what charge() skipped, it counted nothing */
+	if (!st || !cfg || cfg->id != id || !cfg->on)
+		return 0;
+	if (!admitted) {
+		sub_floor(&st->dropped[d], len);
+		return 0;
+	}
+	c = bpf_map_lookup_elem(&nf_credit, &slot);
+	if (c && c->id == id && c->sgen == cfg->sgen) {
+		__sync_fetch_and_add(&c->left[d], len);
+		sub_floor(&c->packets[d], 1);
+		return 0;
+	}
+	sub_floor(&st->bytes[d], len);
+	sub_floor(&st->packets[d], 1);
+	return 0;
+}
+#else
+extern int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 admitted);
+#endif
+
 static __always_inline void take_back(const struct nf_ref *ref, int dir, __u32 len,
 				      bool admitted)
 {
-	struct nf_filter_state *st;
-	__u32 slot = ref->slot;
-
-	st = bpf_map_lookup_elem(&nf_state, &slot);
-	if (!st)
-		return;
-	if (!admitted) {
-		sub_floor(&st->dropped[dir & 1], len);
-		return;
-	}
-	sub_floor(&st->bytes[dir & 1], len);
-	sub_floor(&st->packets[dir & 1], 1);
+	nf_take_back(ref->slot, ref->id, dir, len, admitted);
 }
 
 /* Charge a packet to the first n filters in refs[]; all must admit it.
  * On a refusal the filters before the refusing one get their bytes back,
- * so a filter only counts what actually got through.  References that
- * charge nothing (stale, off) are cleared in refs[]. */
+ * so a filter only counts what actually got through. */
 static __always_inline struct nf_verdict admit(struct nf_ref *refs, int n, int dir,
 						__u32 len)
 {
@@ -145,23 +300,23 @@ static __always_inline struct nf_verdict admit(struct nf_ref *refs, int n, int d
 	int i, j, r;
 
 	for (i = 0; i < NF_REFS; i++) {
+		struct nf_ref *ref = &refs[i];
+
 		if (i >= n)
 			break;
-		r = charge(&refs[i], dir, len, &v);
-		if (r == CHARGE_SKIP)
-			refs[i].id = 0;
+		barrier_var(ref);	/* else clang may form &ref->id as ref | 4 */
+		r = charge(ref, dir, len, &v);
 		if (r == CHARGE_OK || r == CHARGE_SKIP)
 			continue;
 		for (j = 0; j < NF_REFS; j++) {
 			if (j >= i)
 				break;
-			if (refs[j].id)
-				take_back(&refs[j], dir, len, true);
+			take_back(&refs[j], dir, len, true);
 		}
 		v.refused = true;
 		v.crossed = r == CHARGE_CROSSED;
-		v.who = i;
-		v.filter = refs[i].id;
+		v.filter = ref->id;
+		v.ref = *ref;
 		v.dir = dir;
 		break;
 	}

@@ -32,6 +32,13 @@ NF_MAP struct {
 } nf_state SEC(".maps");
 
 NF_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NF_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct nf_credit);
+} nf_credit SEC(".maps");
+
+NF_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NF_MAX_FILTERS);
 	__type(key, __u32);

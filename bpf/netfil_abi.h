@@ -114,7 +114,7 @@ struct nf_filter_cfg {
 	__u8 action;		/* enum nf_action */
 	__u8 pad;
 	__u32 epoch;		/* bumped when limits change; starts at 1 */
-	__u32 pad2;
+	__u32 sgen;		/* bumped when user space replaces nf_state */
 	__u64 limit[NF_LIM_MAX];	/* bytes, 0 = unlimited */
 	/* Redirect (redirect.h): new connections go to this address
 	 * instead, or through the relay to the proxy at this address.
@@ -149,11 +149,29 @@ struct nf_filter_state {
 	struct bpf_spin_lock lock;
 	__u32 latched[2];
 	__u32 pad;
-	__u64 bytes[2];		/* admitted, L3 */
-	__u64 packets[2];	/* admitted */
+	__u64 bytes[2];		/* admitted, L3, and the CPUs' credit (below) */
+	__u64 packets[2];	/* admitted, less what nf_credit holds */
 	__u64 dropped[2];	/* bytes refused by this filter */
 	__u64 latched_ns[2];	/* CLOCK_MONOTONIC of the crossing; 0: none */
 };
+
+/* nf_credit[slot], per CPU: bytes this CPU has taken from nf_state.bytes
+ * ahead of its packets, so that most packets write only this CPU's line
+ * (a line that both CPUs write costs a transfer per packet).  Admitted
+ * bytes are nf_state.bytes less every CPU's left; packets are
+ * nf_state.packets plus every CPU's.  An entry counts only while id and
+ * sgen are its filter's; it is spent only under the same epoch too, and
+ * given back when the limits changed (charge.h). */
+struct nf_credit {
+	__u32 id;
+	__u32 sgen;
+	__u32 epoch;
+	__u32 pad;
+	__u64 left[2];		/* taken, not spent yet */
+	__u64 packets[2];	/* admitted on this CPU */
+};
+#define NF_CREDIT_SLICE	(256U << 10)	/* the most a CPU takes ahead */
+#define NF_MAX_CPUS	256		/* the CPUs a reclaim visits */
 
 /* nf_meta[slot]: what the filter matches, kept for listing only. */
 /* nf_filter_meta.flags */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <linux/if_arp.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "internal.h"
 
 static int find_slot(struct netfil *nf, uint32_t id, __u32 *slot)
@@ -658,11 +659,13 @@ static int get_slot(struct netfil *nf, __u32 slot, struct netfil_filter *f, int6
 	struct nf_filter_cfg cfg = nf->cfg[slot];
 	struct nf_filter_state st;
 	struct nf_filter_meta meta;
-	int i;
+	int i, err;
 
-	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta) ||
-	    bpf_map_lookup_elem_flags(nf->state_fd, &slot, &st, BPF_F_LOCK))
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta))
 		return -errno;
+	err = nf_state_get(nf, slot, &st);
+	if (err)
+		return err;
 	memset(f, 0, sizeof(*f));
 	f->id = cfg.id;
 	to_match(&meta, &f->match);
@@ -902,17 +905,52 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
  * charge() takes no lock, so a packet may latch a direction from the old
  * counters while they are being replaced: the new ones come with the next
  * epoch, given to the directions st latches and published afterwards,
- * which leaves any such latch stale. */
+ * which leaves any such latch stale.  The CPUs' credit, taken from the old
+ * counters, is void from the next sgen on, published after the write: a
+ * credit taken in between and left unspent counts too many bytes, never
+ * too few. */
 int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st)
 {
-	__u32 epoch = nf->cfg[slot].epoch + 1;
+	struct nf_filter_cfg *cfg = &nf->cfg[slot];
+	__u32 epoch = cfg->epoch + 1;
 	int i;
 
 	for (i = 0; i < 2; i++)
 		st->latched[i] = st->latched[i] ? epoch : 0;
 	if (bpf_map_update_elem(nf->state_fd, &slot, st, BPF_F_LOCK))
 		return -errno;
-	__atomic_store_n(&nf->cfg[slot].epoch, epoch, __ATOMIC_RELEASE);
+	__atomic_store_n(&cfg->sgen, cfg->sgen + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&cfg->epoch, epoch, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* A slot's counters as users see them: nf_state less the bytes the CPUs
+ * took ahead and have not spent, plus the packets they admitted. */
+int nf_state_get(struct netfil *nf, __u32 slot, struct nf_filter_state *st)
+{
+	const struct nf_filter_cfg *cfg = &nf->cfg[slot];
+	int ncpu = libbpf_num_possible_cpus(), i, d;
+	struct nf_credit *c;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	c = calloc((size_t)ncpu, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem_flags(nf->state_fd, &slot, st, BPF_F_LOCK) ||
+	    bpf_map_lookup_elem(nf->credit_fd, &slot, c)) {
+		free(c);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		if (!cfg->id || c[i].id != cfg->id || c[i].sgen != cfg->sgen)
+			continue;
+		for (d = 0; d < 2; d++) {
+			st->bytes[d] -= c[i].left[d] < st->bytes[d] ? c[i].left[d] : st->bytes[d];
+			st->packets[d] += c[i].packets[d];
+		}
+	}
+	free(c);
 	return 0;
 }
 

@@ -17,7 +17,7 @@ struct netfil {
 	struct netfil_opts opts;
 	char pin_dir[PATH_MAX];
 	int dir_fd;		/* the pin directory, also the change lock */
-	int cfg_fd, state_fd, meta_fd, procs_fd, owners_fd, ip4_fd, ip6_fd, ifaces_fd;
+	int cfg_fd, state_fd, credit_fd, meta_fd, procs_fd, owners_fd, ip4_fd, ip6_fd, ifaces_fd;
 	int globals_fd, kick_fd, subs_fd, txn_fd;
 	__u32 txn_seq;		/* the change under way (lib/txn.c), 0: none */
 	bool owner_bits_stale;	/* an nf_owners key went: rebuild at unlock */
@@ -31,7 +31,7 @@ struct netfil {
 };
 
 /* The pinned maps, in the order of the fds in struct netfil. */
-#define NF_MAPS(X) X(cfg) X(state) X(meta) X(procs) X(owners) X(ip4) X(ip6) X(ifaces) \
+#define NF_MAPS(X) X(cfg) X(state) X(credit) X(meta) X(procs) X(owners) X(ip4) X(ip6) X(ifaces) \
 		   X(globals) X(kick) X(subs)
 
 void nf_log(const struct netfil_opts *o, enum netfil_print_level lvl,
@@ -112,6 +112,7 @@ bool nf_path_within(const char *path, const char *dir);
 void nf_owner_bits_rebuild(struct netfil *nf);
 void nf_proc_bit(struct netfil *nf, const struct nf_proc_key *k);
 int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st);
+int nf_state_get(struct netfil *nf, __u32 slot, struct nf_filter_state *st);
 /* Sockets resolve their socket filters again at their next packet. */
 static inline void nf_bump_sock_gen(struct netfil *nf)
 {

@@ -100,6 +100,7 @@ static int check_layout(const struct netfil *nf)
 	const struct { int fd; __u32 size; } m[] = {
 		{ nf->cfg_fd, sizeof(struct nf_filter_cfg) },
 		{ nf->state_fd, sizeof(struct nf_filter_state) },
+		{ nf->credit_fd, sizeof(struct nf_credit) },
 		{ nf->meta_fd, sizeof(struct nf_filter_meta) },
 		{ nf->globals_fd, sizeof(struct nf_globals) },
 	};
@@ -157,6 +158,9 @@ int netfil_open(const struct netfil_opts *opts, struct netfil **out)
 	}
 	NF_MAPS(OPEN_MAP)
 #undef OPEN_MAP
+	/* counters without credit: a version from before nf_credit */
+	if (err == -ENOENT && nf->state_fd >= 0 && nf->credit_fd < 0)
+		err = -EPROTO;
 	if (!err)
 		err = check_layout(nf);
 	if (err)

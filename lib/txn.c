@@ -79,7 +79,7 @@ int nf_txn_keep(struct netfil *nf, __u32 slot)
 {
 	struct nf_txn_rec rec = {};
 	struct nf_filter_state st;
-	int i;
+	int i, err;
 
 	if (!nf->txn_seq)
 		return -EINVAL;	/* a change outside nf_txn_begin(): a bug */
@@ -90,9 +90,11 @@ int nf_txn_keep(struct netfil *nf, __u32 slot)
 	memset(&rec, 0, sizeof(rec));
 	rec.seq = nf->txn_seq;
 	rec.cfg = nf->cfg[slot];
-	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &rec.meta) ||
-	    bpf_map_lookup_elem_flags(nf->state_fd, &slot, &st, BPF_F_LOCK))
+	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &rec.meta))
 		return -errno;
+	err = nf_state_get(nf, slot, &st);
+	if (err)
+		return err;
 	for (i = 0; i < 2; i++) {
 		rec.latched[i] = st.latched[i];
 		rec.bytes[i] = st.bytes[i];
@@ -144,10 +146,13 @@ static void teardown(struct netfil *nf, __u32 slot, const struct nf_txn_rec *rec
 static int put_back(struct netfil *nf, __u32 slot, const struct nf_txn_rec *rec)
 {
 	struct nf_filter_state st = {};
+	struct nf_filter_cfg cfg = rec->cfg;
 	int i;
 
 	if (!rec->cfg.id)
 		return 0;	/* the slot was free */
+	/* the CPUs' credit is counted in what was recorded: void it */
+	cfg.sgen = (cfg.sgen > nf->cfg[slot].sgen ? cfg.sgen : nf->cfg[slot].sgen) + 1;
 	for (i = 0; i < 2; i++) {
 		st.latched[i] = rec->latched[i];
 		st.bytes[i] = rec->bytes[i];
@@ -157,7 +162,7 @@ static int put_back(struct netfil *nf, __u32 slot, const struct nf_txn_rec *rec)
 	}
 	if (bpf_map_update_elem(nf->meta_fd, &slot, &rec->meta, 0) ||
 	    bpf_map_update_elem(nf->state_fd, &slot, &st, BPF_F_LOCK) ||
-	    bpf_map_update_elem(nf->cfg_fd, &slot, &rec->cfg, 0))
+	    bpf_map_update_elem(nf->cfg_fd, &slot, &cfg, 0))
 		return -errno;
 	return nf_relink(nf, slot, rec->cfg.id, &rec->meta);
 }

@@ -781,6 +781,44 @@ test_autoload() {
 	check "not loaded: run loads netfil" eq "$?/$(jget "$(nf -j status)" loaded)" 0/true
 }
 
+# --- credit taken ahead on one CPU (charge.h) ---------------------------------
+# A CPU takes bytes from a filter ahead of its packets.  Credit left on
+# CPU 0 must not make CPU 1 stop short of the limit; a reset must void it;
+# a lowered limit must stop its spending.  Datagrams of 1,000 bytes are
+# 1,028 at L3, so an exact count is a multiple of 1,028.
+cpu_send() {
+	taskset -c "$1" $A "$NFT" send udp 10.77.0.2 $PORT "$2" --chunk 1000 --timeout 2500 > "$TMP"/send.out
+}
+test_credit_cpus() {
+	local sp id b lim=1000000 low=50000
+	[ "$(nproc)" -ge 2 ] || { check "credit: needs two CPUs" false; return; }
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/done
+	in_b "$NFT" sink udp 10.77.0.2 $PORT --ready "$TMP"/r1 --idle 300 --done "$TMP"/done > "$TMP"/sink.out &
+	sp=$!
+	wait_file "$TMP"/r1 || { check "credit: sink ready" false; stop_pids 5 $sp; return; }
+	id=$(nf filter add ip 10.77.0.2 obyte $lim action drop)
+	cpu_send 0 20000
+	check "credit: 20 datagrams on CPU 0 count 20 x 1,028" eq "$(jget "$(fshow $id)" bytes.out)" 20560
+	cpu_send 1 $((2 * lim))
+	b=$(jget "$(fshow $id)" bytes.out)
+	check "credit: CPU 1 reaches the limit: admitted <= limit" le "$b" $lim
+	check "credit: ... within one datagram of it (CPU 0's credit reclaimed)" lt $((lim - 1028)) "$b"
+	check "credit: ... counted whole datagrams" eq $((b % 1028)) 0
+	check "credit: exceeded" eq "$(jget "$(fshow $id)" exceeded.out)" true
+	nf filter reset $id
+	cpu_send 0 10000
+	check "credit: after a reset, 10 datagrams count 10 x 1,028" eq "$(jget "$(fshow $id)" bytes.out)" 10280
+	nf filter set $id obyte $low
+	cpu_send 0 200000
+	b=$(jget "$(fshow $id)" bytes.out)
+	check "credit: a lowered limit stops CPU 0's credit: admitted <= $low" le "$b" $low
+	check "credit: ... within one datagram of it" lt $((low - 1028)) "$b"
+	nf filter del $id
+	touch "$TMP"/done
+	stop_pids 5 $sp
+}
+
 # --- two writers on one filter: neither change is lost ------------------------
 test_concurrent_set() {
 	local id a b j k
@@ -937,7 +975,7 @@ main() {
 		test_events_flows \
 		test_events_exceeded_once test_events_four_subscribers test_events_slow_subscriber \
 		test_event_client_example test_save_restore test_restore_crash test_text_input \
-		test_concurrent_set test_traps test_autoload \
+		test_concurrent_set test_credit_cpus test_traps test_autoload \
 		test_periods test_unload}; do
 		log "== $t"
 		$t
