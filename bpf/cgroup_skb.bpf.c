@@ -113,7 +113,7 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	if (dir == NF_OUT && v.action == NF_ACT_REJECT && rst_only(skb, &p)) {
 		struct nf_globals *g = globals();
 
-		take_back(&v.ref, dir, skb->len, false);
+		take_back(&v.ref, dir, skb->len, TAKE_DROPPED);
 		if (g)
 			__sync_fetch_and_add(&g->rst_passed, 1);
 		return CG_PASS;

@@ -46,37 +46,54 @@ static __always_inline void sub_floor(__u64 *c, __u64 len)
 	}
 }
 
-/* This CPU's credit entry for the filter at slot, made current: an entry
- * of another filter, or of counters user space has since replaced, is
- * void (its credit was counted in what was replaced); credit taken under
- * other limits goes back to the counters, to be taken again under these. */
-static __always_inline struct nf_credit *credit(__u32 slot, __u32 id, __u32 sgen,
-						__u32 epoch, struct nf_filter_state *st)
+/* Is the credit entry c this filter's, of these counters (sgen), and
+ * taken under these limits (epoch)? */
+static __always_inline bool credit_is(const struct nf_credit *c, __u32 id, __u32 sgen,
+				      __u32 epoch)
 {
-	struct nf_credit *c = bpf_map_lookup_elem(&nf_credit, &slot);
+	return c->id == id && c->sgen == sgen && c->epoch == epoch;
+}
+
+/* Bring n bytes of credit of counters sgen back into them: only while
+ * those are still the counters (user space bumps sgen before and after
+ * it replaces them), else they went with the old ones. */
+static __always_inline void credit_back(struct nf_filter_state *st,
+					const struct nf_filter_cfg *cfg, __u32 sgen, int d,
+					__u64 n)
+{
+	if (n && *(volatile __u32 *)&cfg->sgen == sgen)
+		sub_floor(&st->bytes[d], n);
+}
+
+/* Make this CPU's entry c current (the caller holds it busy): an entry of
+ * another filter, or of counters user space has since replaced, is void
+ * (its credit was counted in what was replaced); credit taken under other
+ * limits goes back to the counters, to be taken again under these. */
+static __always_inline void credit_renew(struct nf_credit *c, struct nf_filter_state *st,
+					 const struct nf_filter_cfg *cfg, __u32 id, __u32 sgen,
+					 __u32 epoch)
+{
+	bool same = c->id == id && c->sgen == sgen;
 	int d;
 
-	if (!c)
-		return NULL;
-	if (c->id == id && c->sgen == sgen && c->epoch == epoch)
-		return c;
+	if (credit_is(c, id, sgen, epoch))
+		return;
 	for (d = 0; d < 2; d++) {
 		/* an exchange: a reclaim on another CPU may take it too */
 		__u64 n = __sync_lock_test_and_set(&c->left[d], 0);
 
-		if (c->id == id && c->sgen == sgen)
-			sub_floor(&st->bytes[d], n);
+		if (same)
+			credit_back(st, cfg, sgen, d, n);
 		else
 			c->packets[d] = 0;
 	}
 	c->id = id;
 	c->sgen = sgen;
 	c->epoch = epoch;
-	return c;
 }
 
 /* Spend len of this CPU's credit: no line another CPU writes.  Atomic
- * all the same: a program on this CPU may interrupt another. */
+ * all the same: a reclaim on another CPU may take it meanwhile. */
 static __always_inline bool spend(struct nf_credit *c, int d, __u32 len)
 {
 	__u64 old;
@@ -86,7 +103,6 @@ static __always_inline bool spend(struct nf_credit *c, int d, __u32 len)
 		old = *(volatile __u64 *)&c->left[d];
 		if (old < len)
 			return false;
-		/* against a reclaim by another CPU, not against this one */
 		if (__sync_val_compare_and_swap(&c->left[d], old, old - len) == old) {
 			__sync_fetch_and_add(&c->packets[d], 1);
 			return true;
@@ -104,10 +120,11 @@ static __always_inline bool spend(struct nf_credit *c, int d, __u32 len)
 __noinline int nf_reclaim(__u32 slot, __u32 id, __u32 sgen)
 {
 	struct nf_filter_state *st = bpf_map_lookup_elem(&nf_state, &slot);
+	struct nf_filter_cfg *cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
 	__u64 back[2] = {};
 	__u32 cpu;
 
-	if (!st)
+	if (!st || !cfg)
 		return 0;
 	for (cpu = 0; cpu < NF_MAX_CPUS; cpu++) {
 		struct nf_credit *c = bpf_map_lookup_percpu_elem(&nf_credit, &slot, cpu);
@@ -119,8 +136,8 @@ __noinline int nf_reclaim(__u32 slot, __u32 id, __u32 sgen)
 		back[0] += __sync_lock_test_and_set(&c->left[0], 0);
 		back[1] += __sync_lock_test_and_set(&c->left[1], 0);
 	}
-	sub_floor(&st->bytes[0], back[0]);
-	sub_floor(&st->bytes[1], back[1]);
+	credit_back(st, cfg, sgen, 0, back[0]);
+	credit_back(st, cfg, sgen, 1, back[1]);
 	return 0;
 }
 #else
@@ -171,6 +188,10 @@ static __always_inline __u64 slice(const struct nf_filter_state *st, int d, __u3
  * its own length only; then it is refused and the direction latches as
  * exceeded.  A latched direction drops everything.  Fills v's action and,
  * for a crossing, what was crossed.
+ *
+ * The entry is held busy while it is renewed or refilled: a program that
+ * interrupts this one on the same CPU then charges the counters directly
+ * rather than retag an entry under a refill.
  */
 #ifdef NF_CHARGE_DEFINE
 /* A global function, like nf_sock_refs(): verified once, not once for
@@ -181,8 +202,9 @@ __noinline int nf_charge(__u32 slot, __u32 id, __u32 dir, __u32 len, struct nf_v
 	struct nf_filter_cfg *cfg;
 	struct nf_credit *c;
 	__u32 d = dir & 1;
-	__u64 lim, io, ahead, mine = 0, used = 0;
+	__u64 lim, io, ahead = 0, mine = 0, used = 0;
 	__u32 epoch, sgen, seen;
+	bool ok = false;
 	__u8 action;
 
 	if (!id || !v)
@@ -191,7 +213,8 @@ __noinline int nf_charge(__u32 slot, __u32 id, __u32 dir, __u32 len, struct nf_v
 	if (!cfg || cfg->id != id || !cfg->on)
 		return CHARGE_SKIP;
 	st = bpf_map_lookup_elem(&nf_state, &slot);
-	if (!st)
+	c = bpf_map_lookup_elem(&nf_credit, &slot);
+	if (!st || !c)
 		return CHARGE_SKIP;
 	/* the epoch first: user space stores the limits, then the epoch */
 	epoch = cfg->epoch;
@@ -203,20 +226,32 @@ __noinline int nf_charge(__u32 slot, __u32 id, __u32 dir, __u32 len, struct nf_v
 
 	seen = *(volatile __u32 *)&st->latched[d];
 	if (seen != epoch) {
-		c = credit(slot, id, sgen, epoch, st);
-		if (c && spend(c, d, len))
+		if (credit_is(c, id, sgen, epoch) && spend(c, d, len))
 			return CHARGE_OK;
-		ahead = c ? slice(st, d, len, lim, io) : 0;
-		if (take(st, d, len + ahead, lim, io, &mine, &used) ||
-		    (nf_reclaim(slot, id, sgen), take(st, d, len, lim, io, &mine, &used))) {
-			if (c) {
-				__sync_fetch_and_add(&c->left[d], ahead);
-				__sync_fetch_and_add(&c->packets[d], 1);
-			} else {
-				__sync_fetch_and_add(&st->packets[d], 1);
-			}
-			return CHARGE_OK;
+		if (__sync_lock_test_and_set(&c->busy, 1))
+			c = NULL;	/* busy under us: charge the counters only */
+		if (c) {
+			credit_renew(c, st, cfg, id, sgen, epoch);
+			ahead = slice(st, d, len, lim, io);
 		}
+		ok = take(st, d, len + ahead, lim, io, &mine, &used);
+		if (!ok) {
+			ahead = 0;
+			nf_reclaim(slot, id, sgen);
+			ok = take(st, d, len, lim, io, &mine, &used);
+		}
+		if (ok && c) {
+			__sync_fetch_and_add(&c->left[d], ahead);
+			__sync_fetch_and_add(&c->packets[d], 1);
+		} else if (ok) {
+			__sync_fetch_and_add(&st->packets[d], 1);
+		}
+		if (c) {
+			barrier();
+			*(volatile __u32 *)&c->busy = 0;
+		}
+		if (ok)
+			return CHARGE_OK;
 	}
 	__sync_fetch_and_add(&st->dropped[d], len);
 	v->action = action;
@@ -248,25 +283,27 @@ static __always_inline int charge(const struct nf_ref *ref, int dir, __u32 len,
 	return nf_charge(ref->slot, ref->id, dir, len, v);
 }
 
-/* Take back what charge() counted: an admission when a later filter
- * refused the packet (into this CPU's credit, where charge() left it
- * counted), or a drop when the packet went out uncounted after all. */
+/* What take_back() gives back: nothing (the filter did not admit the
+ * packet), an admission when a later filter refused the packet (into this
+ * CPU's credit, where charge() left it counted), or a drop when the packet
+ * went out uncounted after all. */
+enum { TAKE_NONE, TAKE_ADMITTED, TAKE_DROPPED };
+
 #ifdef NF_CHARGE_DEFINE
-__noinline int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 admitted)
+__noinline int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 what)
 {
 	struct nf_filter_state *st;
 	struct nf_filter_cfg *cfg;
 	struct nf_credit *c;
 	__u32 d = dir & 1;
 
-	if (!id)
+	if (!id || what == TAKE_NONE)
 		return 0;
 	st = bpf_map_lookup_elem(&nf_state, &slot);
 	cfg = bpf_map_lookup_elem(&nf_cfg, &slot);
-	/* what charge() skipped, it counted nothing */
-	if (!st || !cfg || cfg->id != id || !cfg->on)
+	if (!st || !cfg || cfg->id != id)
 		return 0;
-	if (!admitted) {
+	if (what == TAKE_DROPPED) {
 		sub_floor(&st->dropped[d], len);
 		return 0;
 	}
@@ -281,22 +318,23 @@ __noinline int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 ad
 	return 0;
 }
 #else
-extern int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 admitted);
+extern int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 what);
 #endif
 
 static __always_inline void take_back(const struct nf_ref *ref, int dir, __u32 len,
-				      bool admitted)
+				      __u32 what)
 {
-	nf_take_back(ref->slot, ref->id, dir, len, admitted);
+	nf_take_back(ref->slot, ref->id, dir, len, what);
 }
 
 /* Charge a packet to the first n filters in refs[]; all must admit it.
- * On a refusal the filters before the refusing one get their bytes back,
- * so a filter only counts what actually got through. */
+ * On a refusal the filters before the refusing one that admitted it get
+ * their bytes back, so a filter only counts what actually got through. */
 static __always_inline struct nf_verdict admit(struct nf_ref *refs, int n, int dir,
 						__u32 len)
 {
 	struct nf_verdict v = {};
+	__u32 admitted = 0;	/* bit i: refs[i] admitted the packet */
 	int i, j, r;
 
 	for (i = 0; i < NF_REFS; i++) {
@@ -306,12 +344,16 @@ static __always_inline struct nf_verdict admit(struct nf_ref *refs, int n, int d
 			break;
 		barrier_var(ref);	/* else clang may form &ref->id as ref | 4 */
 		r = charge(ref, dir, len, &v);
+		if (r == CHARGE_OK)
+			admitted |= 1U << i;
 		if (r == CHARGE_OK || r == CHARGE_SKIP)
 			continue;
+		/* no branch on the mask: the verifier need not tell its
+		 * values apart */
 		for (j = 0; j < NF_REFS; j++) {
 			if (j >= i)
 				break;
-			take_back(&refs[j], dir, len, true);
+			take_back(&refs[j], dir, len, (admitted >> j) & 1 ? TAKE_ADMITTED : TAKE_NONE);
 		}
 		v.refused = true;
 		v.crossed = r == CHARGE_CROSSED;

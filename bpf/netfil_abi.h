@@ -166,7 +166,7 @@ struct nf_credit {
 	__u32 id;
 	__u32 sgen;
 	__u32 epoch;
-	__u32 pad;
+	__u32 busy;		/* being renewed or refilled on this CPU */
 	__u64 left[2];		/* taken, not spent yet */
 	__u64 packets[2];	/* admitted on this CPU */
 };

@@ -597,6 +597,9 @@ int nf_filter_add_locked(struct netfil *nf, const struct netfil_filter *f, uint3
 	cfg.on = f->on;
 	cfg.action = meta.kind == NF_KIND_IFACE ? NF_ACT_DROP : (__u8)f->action;
 	cfg.epoch = 1;
+	/* past every sgen the slot had: credit a CPU still holds for an
+	 * earlier filter of this id here (a restore) is void */
+	cfg.sgen = nf->cfg[slot].sgen + 1;
 	for (i = 0; i < NF_LIM_MAX; i++)
 		cfg.limit[i] = f->limit[i];
 	redirect_cfg(&f->redirect, &cfg, &meta);
@@ -906,9 +909,12 @@ int nf_filter_rematch_locked(struct netfil *nf, uint32_t id, const struct netfil
  * counters while they are being replaced: the new ones come with the next
  * epoch, given to the directions st latches and published afterwards,
  * which leaves any such latch stale.  The CPUs' credit, taken from the old
- * counters, is void from the next sgen on, published after the write: a
- * credit taken in between and left unspent counts too many bytes, never
- * too few. */
+ * counters, is void from the next sgen on.  sgen is bumped before the
+ * write, so that credit given back after it does not leave the new
+ * counters, and after it, so that credit taken from the old counters in
+ * between is void too.  Credit given back in the instant between
+ * charge()'s sgen check and its subtraction may still leave the new
+ * counters (at most one packet's slice per CPU). */
 int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st)
 {
 	struct nf_filter_cfg *cfg = &nf->cfg[slot];
@@ -917,6 +923,7 @@ int nf_state_put(struct netfil *nf, __u32 slot, struct nf_filter_state *st)
 
 	for (i = 0; i < 2; i++)
 		st->latched[i] = st->latched[i] ? epoch : 0;
+	__atomic_store_n(&cfg->sgen, cfg->sgen + 1, __ATOMIC_RELEASE);
 	if (bpf_map_update_elem(nf->state_fd, &slot, st, BPF_F_LOCK))
 		return -errno;
 	__atomic_store_n(&cfg->sgen, cfg->sgen + 1, __ATOMIC_RELEASE);
@@ -1013,6 +1020,7 @@ int nf_filter_del_locked(struct netfil *nf, uint32_t id)
 	err = find_slot(nf, id, &slot) ?: nf_txn_keep(nf, slot);
 	if (err)
 		return err;
+	zcfg.sgen = nf->cfg[slot].sgen;	/* a slot's sgen only grows */
 	if (bpf_map_lookup_elem(nf->meta_fd, &slot, &meta))
 		return -errno;
 	err = nf_unlink_match(nf, &meta);

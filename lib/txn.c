@@ -137,6 +137,7 @@ static void teardown(struct netfil *nf, __u32 slot, const struct nf_txn_rec *rec
 		nf_unlink_match(nf, &meta);
 	if (rec->meta.kind)
 		nf_unlink_match(nf, &rec->meta);
+	zcfg.sgen = nf->cfg[slot].sgen;	/* a slot's sgen only grows */
 	bpf_map_update_elem(nf->cfg_fd, &slot, &zcfg, 0);
 	bpf_map_update_elem(nf->meta_fd, &slot, &zmeta, 0);
 }

@@ -814,6 +814,16 @@ test_credit_cpus() {
 	b=$(jget "$(fshow $id)" bytes.out)
 	check "credit: a lowered limit stops CPU 0's credit: admitted <= $low" le "$b" $low
 	check "credit: ... within one datagram of it" lt $((low - 1028)) "$b"
+	# CPU 0 holds credit for this id when the filter goes; a restore of
+	# the same id in the same slot must not spend it or give it back
+	nf filter del $id
+	id=$(nf filter add ip 10.77.0.2 obyte 10M action drop)
+	cpu_send 0 10000
+	nf filter del $id
+	printf 'filter add id %s ip 10.77.0.2 obyte %s action drop\n' $id $lim | nf restore -
+	cpu_send 0 10000
+	check "credit: restored under the same id, 10 datagrams count 10 x 1,028" \
+		eq "$(jget "$(fshow $id)" bytes.out)" 10280
 	nf filter del $id
 	touch "$TMP"/done
 	stop_pids 5 $sp
