@@ -88,10 +88,12 @@ static __always_inline int cg_skb(struct __sk_buff *skb, int dir)
 	v = admit(refs, NF_REFS, dir, skb->len);
 	if (!v.refused) {
 		/* the socket's own tally for its close event: plain adds on
-		 * a line already in cache; no event is sent from here */
+		 * a line of this direction's own; no event is sent from here */
 		if (rec) {
-			rec->bytes[dir & 1] += skb->len;
-			rec->packets[dir & 1]++;
+			struct nf_tally *t = rec_tally(rec, dir);
+
+			t->bytes += skb->len;
+			t->packets++;
 			if (!rec->addr_known)
 				rec_addrs(rec, sk);
 			/* connected UDP: its port is bound now */

@@ -35,10 +35,10 @@ static __always_inline void proc_tally(const struct nf_sock *rec)
 		if (!t)
 			return;
 	}
-	__sync_fetch_and_add(&t->bytes[0], rec->bytes[0]);
-	__sync_fetch_and_add(&t->bytes[1], rec->bytes[1]);
-	__sync_fetch_and_add(&t->packets[0], rec->packets[0]);
-	__sync_fetch_and_add(&t->packets[1], rec->packets[1]);
+	__sync_fetch_and_add(&t->bytes[NF_IN], rec->in.bytes);
+	__sync_fetch_and_add(&t->bytes[NF_OUT], rec->out.bytes);
+	__sync_fetch_and_add(&t->packets[NF_IN], rec->in.packets);
+	__sync_fetch_and_add(&t->packets[NF_OUT], rec->out.packets);
 	__sync_fetch_and_add(&t->sockets, 1);
 }
 

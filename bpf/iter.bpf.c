@@ -132,10 +132,10 @@ static __always_inline void dump_row(struct seq_file *seq, struct sock *sk)
 		return;
 	row.cookie = bpf_get_socket_cookie(sk);
 	row.start_ns = rec->start_ns;
-	row.bytes[0] = rec->bytes[0];
-	row.bytes[1] = rec->bytes[1];
-	row.packets[0] = rec->packets[0];
-	row.packets[1] = rec->packets[1];
+	row.bytes[NF_IN] = rec->in.bytes;
+	row.bytes[NF_OUT] = rec->out.bytes;
+	row.packets[NF_IN] = rec->in.packets;
+	row.packets[NF_OUT] = rec->out.packets;
 	row.created_ns = rec->created_ns;
 	row.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
 	row.tgid = rec->tgid;

@@ -115,10 +115,10 @@ static __always_inline void ev_close(struct nf_event *ev, struct nf_sock *rec)
 	struct nf_ref refs[NF_REFS];
 	__u32 i, n = 0;
 
-	ev->close.bytes[0] = rec->bytes[0];
-	ev->close.bytes[1] = rec->bytes[1];
-	ev->close.packets[0] = rec->packets[0];
-	ev->close.packets[1] = rec->packets[1];
+	ev->close.bytes[NF_IN] = rec->in.bytes;
+	ev->close.bytes[NF_OUT] = rec->out.bytes;
+	ev->close.packets[NF_IN] = rec->in.packets;
+	ev->close.packets[NF_OUT] = rec->out.packets;
 	ev->close.created_ns = rec->created_ns;
 	ev->close.setup_ns = rec->setup_ns;
 	match_refs(rec, ev->family == AF_INET6, (__u32 *)ev->raddr, refs);
@@ -204,8 +204,7 @@ int nf_sockops(struct bpf_sock_ops *ops)
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
 			/* cloned from the listener: start its own tally */
-			rec->bytes[0] = rec->bytes[1] = 0;
-			rec->packets[0] = rec->packets[1] = 0;
+			rec->in = rec->out = (struct nf_tally){};
 			rec->created_ns = bpf_ktime_get_ns();
 			rec->closed = 0;
 		}

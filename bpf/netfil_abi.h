@@ -267,9 +267,19 @@ struct nf_odst_val {
 	__u32 filter;		/* the redirecting filter: the relay reads its proxy */
 };
 
+/* What a socket moved one way that netfil admitted, for its close event:
+ * counted on the packet path, reported once, at close. */
+struct nf_tally {
+	__u64 bytes;		/* L3 */
+	__u64 packets;
+};
+
 /* nf_socks: the per-socket record (bpf_sk_storage), set once at creation.
- * What each packet reads and writes comes first, together, so that it
- * shares as few cache lines as it can. */
+ * What each packet reads comes first, together.  The two tallies, which
+ * packets write, are more than a cache line away from it and from each
+ * other: a line that one CPU writes and another reads or writes moves
+ * between them, and a socket's two directions are often handled on
+ * different CPUs (docs/BENCHMARKS.md, 12.3). */
 struct nf_sock {
 	/* Cache of the socket filters that apply, valid for one sock_gen. */
 	__u32 gen;
@@ -283,10 +293,6 @@ struct nf_sock {
 	__u8 redirected;	/* connect() or sendmsg() was redirected: orig below */
 	__u8 odst_pub;		/* its nf_odst entry is published */
 	struct nf_ref match[NF_SOCK_MATCH];
-	/* What the socket moved that netfil admitted, for its close event.
-	 * Counted on the packet path, reported once, at close. */
-	__u64 bytes[2];		/* L3 */
-	__u64 packets[2];
 	/* Who created it, for socket filters and events. */
 	__u32 tgid;
 	__u32 pid;
@@ -298,7 +304,9 @@ struct nf_sock {
 	__u32 n_anc;
 	__u32 exe_dev;		/* the creator's executable: device (kernel dev_t) */
 	__u64 exe_ino;		/* ... and inode number; 0: none (a kernel thread) */
+	struct nf_tally in;
 	struct nf_proc_key anc[NF_ANC_MAX];	/* [0] is the creating process */
+	struct nf_tally out;
 	/* The socket's cgroup and its ancestors down to netfil's attach
 	 * cgroup, nearest first: what cgroup filters match. */
 	__u32 n_cg;
@@ -326,6 +334,11 @@ struct nf_sock {
 	__u32 q_id;
 	__u32 q_slot;
 };
+_Static_assert(__builtin_offsetof(struct nf_sock, in) >=
+	       __builtin_offsetof(struct nf_sock, match[NF_SOCK_MATCH]) + 64 &&
+	       __builtin_offsetof(struct nf_sock, out) >=
+	       __builtin_offsetof(struct nf_sock, in) + sizeof(struct nf_tally) + 64,
+	       "nf_sock: a tally within a cache line of what else packets touch");
 
 /* nf_sk_lookup (queue.bpf.c) runs on this, after an Ethernet header, by
  * BPF_PROG_TEST_RUN: the socket of a queued packet, and its owner. */

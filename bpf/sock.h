@@ -9,6 +9,12 @@
 
 #include "maps.h"
 
+/* The socket's tally of direction d (enum nf_dir). */
+static __always_inline struct nf_tally *rec_tally(struct nf_sock *rec, int d)
+{
+	return d == NF_OUT ? &rec->out : &rec->in;
+}
+
 static __always_inline bool inet_l4(__u16 family, __u16 type, __u16 proto)
 {
 	if (family != AF_INET && family != AF_INET6)
