@@ -46,12 +46,17 @@ static __always_inline void sub_floor(__u64 *c, __u64 len)
 	}
 }
 
-/* Is the credit entry c this filter's, of these counters (sgen), and
- * taken under these limits (epoch)? */
+/* Is the credit entry c this filter's, taken from these counters (sgen)? */
+static __always_inline bool credit_of(const struct nf_credit *c, __u32 id, __u32 sgen)
+{
+	return c->id == id && c->sgen == sgen;
+}
+
+/* ... and taken under these limits (epoch)? */
 static __always_inline bool credit_is(const struct nf_credit *c, __u32 id, __u32 sgen,
 				      __u32 epoch)
 {
-	return c->id == id && c->sgen == sgen && c->epoch == epoch;
+	return credit_of(c, id, sgen) && c->epoch == epoch;
 }
 
 /* Bring n bytes of credit of counters sgen back into them: only while
@@ -73,7 +78,7 @@ static __always_inline void credit_renew(struct nf_credit *c, struct nf_filter_s
 					 const struct nf_filter_cfg *cfg, __u32 id, __u32 sgen,
 					 __u32 epoch)
 {
-	bool same = c->id == id && c->sgen == sgen;
+	bool same = credit_of(c, id, sgen);
 	int d;
 
 	if (credit_is(c, id, sgen, epoch))
@@ -131,7 +136,7 @@ __noinline int nf_reclaim(__u32 slot, __u32 id, __u32 sgen)
 
 		if (!c)
 			break;
-		if (c->id != id || c->sgen != sgen)
+		if (!credit_of(c, id, sgen))
 			continue;
 		back[0] += __sync_lock_test_and_set(&c->left[0], 0);
 		back[1] += __sync_lock_test_and_set(&c->left[1], 0);
@@ -308,7 +313,7 @@ __noinline int nf_take_back(__u32 slot, __u32 id, __u32 dir, __u32 len, __u32 wh
 		return 0;
 	}
 	c = bpf_map_lookup_elem(&nf_credit, &slot);
-	if (c && c->id == id && c->sgen == cfg->sgen) {
+	if (c && credit_of(c, id, cfg->sgen)) {
 		__sync_fetch_and_add(&c->left[d], len);
 		sub_floor(&c->packets[d], 1);
 		return 0;
