@@ -170,7 +170,7 @@ struct nf_credit {
 	__u64 left[2];		/* taken, not spent yet */
 	__u64 packets[2];	/* admitted on this CPU */
 };
-#define NF_CREDIT_SLICE	(256U << 10)	/* the most a CPU takes ahead */
+#define NF_CREDIT_SLICE	(4U << 20)	/* the most a CPU takes ahead */
 #define NF_MAX_CPUS	256		/* the CPUs a reclaim visits */
 
 /* nf_meta[slot]: what the filter matches, kept for listing only. */

@@ -159,6 +159,72 @@ test_ip_midflow() {
 	nf filter del $f24
 }
 
+# --- each socket a listener accepts counts against its own peer's IP
+# filter (a socket keeps its peer's filter between packets: match.h) --
+test_ip_accepted_peers() {
+	local f2 f3 sp
+	f2=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop)
+	f3=$(nf filter add ip 10.77.0.3 obyte 1T)
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1
+	$A "$NFT" source tcp 10.77.0.1 $PORT $BIG --clients 2 --ready "$TMP"/r1 --idle 700 \
+		> "$TMP"/source.out &
+	sp=$!
+	wait_file "$TMP"/r1
+	in_b "$NFT" fetch tcp 10.77.0.1 $PORT --from 10.77.0.2 --idle 700 > "$TMP"/fetch2.out
+	in_b "$NFT" fetch tcp 10.77.0.1 $PORT --from 10.77.0.3 --idle 700 > "$TMP"/fetch3.out
+	wait $sp
+	check "accepted peers: the first, from .2, held to its filter" le \
+		"$(field "$TMP"/fetch2.out received)" $LIMIT
+	check "accepted peers: the first flowed" le $((LIMIT / 2)) "$(field "$TMP"/fetch2.out received)"
+	check "accepted peers: the second, from .3, not held by .2's filter" eq \
+		"$(field "$TMP"/fetch3.out received)" $BIG
+	check "accepted peers: .3's filter counted the second" le $BIG "$(jget "$(fshow $f3)" bytes.out)"
+	check "accepted peers: .2's filter within its limit" le "$(jget "$(fshow $f2)" bytes.out)" $LIMIT
+	# what the first connection still retransmits reaches .2 and ends
+	# in a reset, counted by no later test's filter
+	nf filter del $f2
+	check "accepted peers: the connections ended" port_quiet $PORT
+	nf filter del $f3
+}
+
+# --- a connected UDP socket connected anew counts against its new peer's
+# IP filter, not the one its record kept for the old peer --
+test_ip_udp_reconnect() {
+	local f2 f3 s2 s3 n=20 size=972
+	f2=$(nf filter add ip 10.77.0.2 obyte 1T)
+	f3=$(nf filter add ip 10.77.0.3 obyte 1T)
+	PORT=$((PORT + 1))
+	rm -f "$TMP"/r1 "$TMP"/r2 "$TMP"/done
+	in_b "$NFT" sink udp 10.77.0.2 $PORT --ready "$TMP"/r1 --idle 700 --done "$TMP"/done \
+		> "$TMP"/sink2.out &
+	s2=$!
+	in_b "$NFT" sink udp 10.77.0.3 $PORT --ready "$TMP"/r2 --idle 700 --done "$TMP"/done \
+		> "$TMP"/sink3.out &
+	s3=$!
+	wait_file "$TMP"/r1
+	wait_file "$TMP"/r2
+	$A python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for a in ("10.77.0.2", "10.77.0.3"):
+    s.connect((a, int(sys.argv[1])))
+    for _ in range(int(sys.argv[2])):
+        s.send(b"x" * int(sys.argv[3]))' $PORT $n $size
+	touch "$TMP"/done
+	wait $s2 $s3
+	check "udp reconnect: the first peer got its datagrams" eq "$(field "$TMP"/sink2.out received)" $((n * size))
+	check "udp reconnect: the second peer got its datagrams" eq "$(field "$TMP"/sink3.out received)" $((n * size))
+	# IP bytes: payload + 8 (UDP) + 20 (IPv4); a stray late packet of an
+	# earlier test's TCP connection to .2 is far below the slack
+	check "udp reconnect: the first peer's filter counted the first" le $((n * (size + 28))) \
+		"$(jget "$(fshow $f2)" bytes.out)"
+	check "udp reconnect: ... and not the second" lt "$(jget "$(fshow $f2)" bytes.out)" $((n * (size + 28) * 3 / 2))
+	check "udp reconnect: the second peer's filter counted the second" le $((n * (size + 28))) \
+		"$(jget "$(fshow $f3)" bytes.out)"
+	nf filter del $f2
+	nf filter del $f3
+}
+
 # --- concurrent senders on both cores never push a counter past its limit --
 test_concurrent() {
 	local i pids="" sum=0 j
@@ -280,6 +346,8 @@ test_off_on_reset_del() {
 	up tcp $NS_B 10.77.0.2 $BIG noop
 	check "off: not blocked" eq "$RECEIVED" $BIG
 	check "off: nothing counted" eq "$(jget "$(fshow $FID)" bytes.out)" "$before"
+	# else a retransmission of the off transfer may come after "on"
+	check "off: its connection ended" port_quiet $PORT
 	nf filter set $FID on
 	check "on: counters kept" eq "$(jget "$(fshow $FID)" bytes.out)" "$before"
 	up tcp $NS_B 10.77.0.2 $BIG noop
@@ -979,7 +1047,7 @@ main() {
 	wait_file "$TMP"/cr.ready || exit 1
 	check "load: reaper running" lt 0 "$(reaper_pid)"
 	for t in ${TESTS:-test_upload_limit test_unrelated_process test_existing_connection \
-		test_tree_child test_accepted_inherits test_overlap test_ip_midflow test_concurrent test_address_download test_interface_total test_interface_l3 test_interface_forwarded test_off_on_reset_del \
+		test_tree_child test_accepted_inherits test_overlap test_ip_midflow test_ip_accepted_peers test_ip_udp_reconnect test_concurrent test_address_download test_interface_total test_interface_l3 test_interface_forwarded test_off_on_reset_del \
 		test_reject_vs_drop test_run test_sysctl test_privilege test_bad_input \
 		test_many_filters test_batch test_no_process_needed test_outside_cgroup_untouched \
 		test_events_flows \

@@ -67,6 +67,19 @@ eventually() {
 	"$@"
 }
 
+# port_quiet PORT: none of A's TCP sockets on PORT (at either end) can
+# send any more: each is gone or in TIME-WAIT.  Bounded: 10 s.
+port_quiet() {
+	local i
+	for i in $(seq 1 200); do
+		[ -z "$(in_a ss -Htan exclude time-wait exclude listening \
+			"( sport = :$1 or dport = :$1 )")" ] && return 0
+		sleep 0.05
+	done
+	log "  port $1: a connection is still open"
+	return 1
+}
+
 # no_nf_progs: none of this run's programs ($PROG_IDS, taken before an
 # unload) is left in the kernel
 no_nf_progs() {

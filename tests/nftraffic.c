@@ -4,9 +4,10 @@
  *
  *   nftraffic sink   tcp|udp ADDR PORT [--idle MS] [--done FILE]  count what arrives
  *   nftraffic source tcp ADDR PORT BYTES [--idle MS]      serve BYTES per client
+ *            [--clients N]  N clients one after the other (default 1)
  *   nftraffic send   tcp|udp ADDR PORT BYTES [options]    upload BYTES
  *   nftraffic fetch  tcp ADDR PORT [options]              download until EOF
- *   options: --chunk N  --rate BYTES_PER_S (send)  --timeout MS  --wait FILE (connect, then wait until
+ *   options: --from ADDR (send, fetch: the local address)  --chunk N  --rate BYTES_PER_S (send)  --timeout MS  --wait FILE (connect, then wait until
  *            FILE can be read before moving data)  --ready FILE (created
  *            once listening or connected)  --done FILE (sink: the idle
  *            clock starts only once FILE exists, i.e. the sender is done,
@@ -35,7 +36,8 @@
 
 static long chunk = 16384, timeout_ms = 5000, idle_ms = 2000;
 static long rate;	/* send: bytes per second, 0: as fast as it goes */
-static const char *wait_file, *ready_file, *done_file;
+static const char *wait_file, *ready_file, *done_file, *from_addr;
+static long clients = 1;
 
 static long now_ms(void)
 {
@@ -159,6 +161,14 @@ static int connect_to(int type, const char *addr, const char *port, int *err)
 	fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		die("socket");
+	if (from_addr) {
+		struct sockaddr_storage me;
+		socklen_t mlen;
+
+		resolve(from_addr, "0", type, &me, &mlen);
+		if (bind(fd, (struct sockaddr *)&me, mlen))
+			die("bind --from");
+	}
 	/* Non-blocking, so that a connect whose SYN is dropped ends after
 	 * timeout_ms instead of the kernel's two minutes of retries. */
 	*err = connect(fd, (struct sockaddr *)&ss, len) ? errno : 0;
@@ -252,38 +262,52 @@ static int do_sink(int type, const char *addr, const char *port)
 	return 0;
 }
 
+/* Wait up to wait_ms for room, then one send() of what is left of bytes,
+ * at most a chunk; <0: *err says why. */
+static ssize_t send_chunk(int fd, const char *buf, long long bytes, long long sent,
+			  long wait_ms, int *err)
+{
+	ssize_t n;
+
+	*err = -wait_fd(fd, POLLOUT, wait_ms);
+	if (*err)
+		return -1;
+	n = send(fd, buf, (size_t)(bytes - sent < chunk ? bytes - sent : chunk), MSG_NOSIGNAL);
+	if (n < 0)
+		*err = errno;
+	return n;
+}
+
 static int do_source(const char *addr, const char *port, long long bytes)
 {
 	char *buf = calloc(1, (size_t)chunk);
-	long long sent = 0;
-	long start;
+	long long sent;
+	long start, c;
 	int lfd, fd, err;
 	ssize_t n;
 
 	lfd = listen_on(SOCK_STREAM, addr, port);
-	err = -wait_fd(lfd, POLLIN, timeout_ms);
-	if (err) {
-		report("sent", 0, err, 0);
-		return 0;
-	}
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		die("accept");
-	start = now_ms();
-	while (sent < bytes) {
-		err = -wait_fd(fd, POLLOUT, idle_ms);
-		if (err)
-			break;
-		n = send(fd, buf, (size_t)(bytes - sent < chunk ? bytes - sent : chunk),
-			 MSG_NOSIGNAL);
-		if (n < 0) {
-			err = errno;
+	for (c = 0; c < clients; c++) {
+		err = -wait_fd(lfd, POLLIN, timeout_ms);
+		if (err) {
+			report("sent", 0, err, 0);
 			break;
 		}
-		sent += n;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			die("accept");
+		start = now_ms();
+		sent = 0;
+		while (sent < bytes) {
+			n = send_chunk(fd, buf, bytes, sent, idle_ms, &err);
+			if (n < 0)
+				break;
+			sent += n;
+		}
+		shutdown(fd, SHUT_WR);
+		close(fd);
+		report("sent", sent, err, start);
 	}
-	shutdown(fd, SHUT_WR);
-	report("sent", sent, err, start);
 	free(buf);
 	return 0;
 }
@@ -301,15 +325,9 @@ static int do_send(int type, const char *addr, const char *port, long long bytes
 	start = now_ms();
 	deadline = start + timeout_ms;
 	while (!err && sent < bytes) {
-		err = -wait_fd(fd, POLLOUT, deadline - now_ms());
-		if (err)
+		n = send_chunk(fd, buf, bytes, sent, deadline - now_ms(), &err);
+		if (n < 0)
 			break;
-		n = send(fd, buf, (size_t)(bytes - sent < chunk ? bytes - sent : chunk),
-			 MSG_NOSIGNAL);
-		if (n < 0) {
-			err = errno;
-			break;
-		}
 		sent += n;
 		/* paced: never ahead of rate, so a live view sees a steady flow */
 		while (rate && sent * 1000 / rate > now_ms() - start && now_ms() < deadline)
@@ -366,10 +384,14 @@ int main(int argc, char **argv)
 			wait_file = argv[++i];
 		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
 			ready_file = argv[++i];
+		else if (!strcmp(argv[i], "--from") && i + 1 < argc)
+			from_addr = argv[++i];
+		else if (!strcmp(argv[i], "--clients") && i + 1 < argc)
+			clients = atol(argv[++i]);
 		else if (pos < 5)
 			args[pos++] = argv[i];
 	}
-	if (pos < 4 || chunk <= 0 || chunk > (1 << 20)) {
+	if (pos < 4 || chunk <= 0 || chunk > (1 << 20) || clients < 1 || clients > 64) {
 		fprintf(stderr, "usage: nftraffic sink|source|send|fetch tcp|udp ADDR PORT [BYTES] [options]\n");
 		return 2;
 	}
