@@ -160,7 +160,7 @@ test_ip_midflow() {
 }
 
 # --- each socket a listener accepts counts against its own peer's IP
-# filter (a socket keeps its peer's filter between packets: match.h) --
+# filter, not one its listener or an earlier child met --
 test_ip_accepted_peers() {
 	local f2 f3 sp
 	f2=$(nf filter add ip 10.77.0.2 obyte $LIMIT action drop)
@@ -189,7 +189,7 @@ test_ip_accepted_peers() {
 }
 
 # --- a connected UDP socket connected anew counts against its new peer's
-# IP filter, not the one its record kept for the old peer --
+# IP filter, not the old peer's --
 test_ip_udp_reconnect() {
 	local f2 f3 s2 s3 n=20 size=972
 	f2=$(nf filter add ip 10.77.0.2 obyte 1T)
