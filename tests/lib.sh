@@ -59,23 +59,29 @@ print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"; }
 # eventually CMD...: true once CMD succeeds, polled for up to 3 s; for
 # state the kernel releases asynchronously (programs freed after RCU).
 eventually() {
-	local i
-	for i in $(seq 1 120); do
+	eventually_n 120 "$@"
+}
+
+# eventually_n TRIES CMD...: eventually, with TRIES tries 25 ms apart.
+eventually_n() {
+	local i n=$1
+	shift
+	for i in $(seq 1 "$n"); do
 		"$@" 2>/dev/null && return 0
 		sleep 0.025
 	done
 	"$@"
 }
 
-# port_quiet PORT: none of A's TCP sockets on PORT (at either end) can
-# send any more: each is gone or in TIME-WAIT.  Bounded: 10 s.
+# port_idle PORT: none of A's TCP sockets on PORT (at either end) can
+# send any more: each is gone or in TIME-WAIT.
+port_idle() {
+	[ -z "$(in_a ss -Htan exclude time-wait exclude listening \
+		"( sport = :$1 or dport = :$1 )")" ]
+}
+# port_quiet PORT: port_idle, waited for up to 10 s.
 port_quiet() {
-	local i
-	for i in $(seq 1 200); do
-		[ -z "$(in_a ss -Htan exclude time-wait exclude listening \
-			"( sport = :$1 or dport = :$1 )")" ] && return 0
-		sleep 0.05
-	done
+	eventually_n 400 port_idle "$1" && return 0
 	log "  port $1: a connection is still open"
 	return 1
 }
